@@ -1,0 +1,29 @@
+//! The redb tables eddy keeps, in one place, so the on-disk layout reads at a glance.
+//!
+//! Metadata values are JSON (small, read rarely, easy to evolve); hot data (items,
+//! records) uses compact encodings described next to their codecs.
+
+use redb::TableDefinition;
+
+/// Bumped when the layout changes incompatibly; checked on open.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// "format" → FORMAT_VERSION; "next_id" → the next resource id (never reused).
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Kinesis stream name → `streams::StreamMeta` as JSON.
+pub(crate) const STREAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("streams");
+/// Table name → `tables::TableMeta` as JSON.
+pub(crate) const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
+/// (table id, order-preserving encoded primary key) → item (see `value::codec`).
+pub(crate) const ITEMS: TableDefinition<(u64, &[u8]), &[u8]> = TableDefinition::new("items");
+/// Table id → (item count, total item bytes as DynamoDB counts them).
+pub(crate) const TABLE_STATS: TableDefinition<u64, (u64, u64)> =
+    TableDefinition::new("table_stats");
+/// (log id, shard index, sequence) → record (see `records`). A log is a Kinesis
+/// stream or one table change stream; both are shards of ordered records.
+pub(crate) const RECORDS: TableDefinition<(u64, u32, u64), &[u8]> = TableDefinition::new("records");
+/// Log id → (last sequence allocated, last arrival time in ms).
+pub(crate) const LOG_HEADS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("log_heads");
+/// (consumer, log id, shard index) → last sequence the consumer has processed.
+pub(crate) const CHECKPOINTS: TableDefinition<(&str, u64, u32), u64> =
+    TableDefinition::new("checkpoints");

@@ -1,0 +1,1 @@
+//! Kinesis-style streams (being written)
