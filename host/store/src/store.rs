@@ -23,6 +23,9 @@ pub struct StoreOptions {
     /// The region and account that appear in ARNs ("us-east-1", "000000000000").
     pub region: String,
     pub account: String,
+    /// redb's page cache. Bounded, so reading a large table (a full Scan) keeps
+    /// memory flat instead of growing with the table.
+    pub cache_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -32,6 +35,7 @@ impl Default for StoreOptions {
             clock: Clock::System,
             region: "us-east-1".into(),
             account: "000000000000".into(),
+            cache_bytes: 64 << 20,
         }
     }
 }
@@ -63,7 +67,10 @@ impl Store {
             ))
         })?;
         let path = dir.join(DATA_FILE);
-        let db = match redb::Database::create(&path) {
+        let db = match redb::Database::builder()
+            .set_cache_size(options.cache_bytes)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::DirectoryLocked(dir.display().to_string()));

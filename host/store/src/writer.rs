@@ -277,3 +277,87 @@ impl WriterLoop {
 fn fail_job(job: Job, _err: &StoreError) -> Reply {
     job(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use redb::{ReadableDatabase, ReadableTable};
+
+    use crate::error::StoreError;
+    use crate::schema::CHECKPOINTS;
+    use crate::store::{Store, StoreOptions};
+
+    fn put(store: &Store, consumer: &'static str, value: u64) -> crate::Result<()> {
+        store.write(move |ctx| {
+            let mut table = ctx.txn().open_table(CHECKPOINTS)?;
+            table.insert((consumer, 0, 0), value)?;
+            Ok(())
+        })
+    }
+
+    fn get(dir: &std::path::Path, consumer: &str) -> Option<u64> {
+        let db = redb::Database::open(dir.join(crate::store::DATA_FILE)).unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(CHECKPOINTS).unwrap();
+        table.get((consumer, 0, 0)).unwrap().map(|v| v.value())
+    }
+
+    #[test]
+    fn concurrent_writers_each_get_their_own_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        let threads: Vec<_> = (0..16u64)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for n in 0..50u64 {
+                        let outcome: crate::Result<u64> = store.write(move |_| {
+                            if (i + n) % 7 == 0 {
+                                Err(StoreError::Validation(format!("refused {i}/{n}")))
+                            } else {
+                                Ok(i * 1000 + n)
+                            }
+                        });
+                        match outcome {
+                            Ok(v) => assert_eq!(v, i * 1000 + n),
+                            Err(StoreError::Validation(m)) => {
+                                assert_eq!(m, format!("refused {i}/{n}"))
+                            }
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_panicking_job_fails_its_commit_but_the_writer_carries_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let outcome: crate::Result<()> = store.write(|_| panic!("bug in a job"));
+        assert!(matches!(outcome, Err(StoreError::Storage(_))));
+        put(&store, "after", 1).unwrap();
+        drop(store);
+        assert_eq!(get(dir.path(), "after"), Some(1));
+    }
+
+    #[test]
+    fn relaxed_writes_are_durable_after_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            durability: super::Durability::Relaxed,
+            ..StoreOptions::default()
+        };
+        let store = Store::open(dir.path(), options).unwrap();
+        for n in 0..100 {
+            put(&store, "relaxed", n).unwrap();
+        }
+        drop(store);
+        assert_eq!(get(dir.path(), "relaxed"), Some(99));
+    }
+}
