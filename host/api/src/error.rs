@@ -12,7 +12,7 @@ pub struct ApiError {
     /// The HTTP status a server sends with it (400 for client errors, 500 otherwise).
     pub status: u16,
     /// Extra members some errors carry (ConditionalCheckFailedException's Item).
-    pub extra: Option<Value>,
+    pub extra: Option<Box<Value>>,
 }
 
 impl ApiError {
@@ -28,7 +28,9 @@ impl ApiError {
     pub fn unknown_operation(operation: &str) -> ApiError {
         ApiError::new(
             "UnknownOperationException",
-            format!("unknown operation {operation:?}; expected <Service_Version>.<Operation>, e.g. DynamoDB_20120810.GetItem"),
+            format!(
+                "unknown operation {operation:?}; expected <Service_Version>.<Operation>, e.g. DynamoDB_20120810.GetItem"
+            ),
         )
     }
 
@@ -47,7 +49,9 @@ impl ApiError {
     /// The error as the AWS JSON protocol body: {"__type": ..., "message": ...}.
     pub fn to_json(&self) -> Value {
         let mut body = json!({ "__type": self.error_type, "message": self.message });
-        if let (Some(Value::Object(extra)), Some(map)) = (&self.extra, body.as_object_mut()) {
+        if let (Some(Value::Object(extra)), Some(map)) =
+            (self.extra.as_deref(), body.as_object_mut())
+        {
             for (k, v) in extra {
                 map.insert(k.clone(), v.clone());
             }
@@ -60,9 +64,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         let status = if e.is_client_error() { 400 } else { 500 };
         let extra = match &e {
-            StoreError::ConditionalCheckFailed { item: Some(item) } => Some(
+            StoreError::ConditionalCheckFailed { item: Some(item) } => Some(Box::new(
                 json!({ "Item": eddy_store::value::json::item_to_json(item) }),
-            ),
+            )),
             _ => None,
         };
         ApiError {

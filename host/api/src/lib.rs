@@ -27,7 +27,9 @@ pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value
         return Err(ApiError::unknown_operation(operation));
     };
     if !request.is_object() {
-        return Err(ApiError::serialization("the request body must be a JSON object"));
+        return Err(ApiError::serialization(
+            "the request body must be a JSON object",
+        ));
     }
     match service {
         KINESIS => kinesis::dispatch(store, name, request),

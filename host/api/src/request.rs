@@ -16,7 +16,9 @@ impl<'a> Request<'a> {
     pub(crate) fn new(body: &'a Value, error_type: &'static str) -> Request<'a> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
         Request {
-            body: body.as_object().unwrap_or_else(|| EMPTY.get_or_init(Map::new)),
+            body: body
+                .as_object()
+                .unwrap_or_else(|| EMPTY.get_or_init(Map::new)),
             error_type,
         }
     }
@@ -70,7 +72,10 @@ impl<'a> Request<'a> {
         }
     }
 
-    pub(crate) fn opt_object(&self, name: &str) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+    pub(crate) fn opt_object(
+        &self,
+        name: &str,
+    ) -> Result<Option<&'a Map<String, Value>>, ApiError> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Object(m)) => Ok(Some(m)),

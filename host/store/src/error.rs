@@ -10,6 +10,10 @@ pub enum StoreError {
     /// Bad input to a DynamoDB-style operation (ValidationException).
     #[error("{0}")]
     Validation(String),
+    /// A request value of the wrong JSON shape, e.g. a number where DynamoDB JSON
+    /// wants a string (SerializationException).
+    #[error("{0}")]
+    Serialization(String),
     /// Bad input to a Kinesis-style operation (InvalidArgumentException).
     #[error("{0}")]
     InvalidArgument(String),
@@ -47,6 +51,7 @@ impl StoreError {
         match self {
             StoreError::Validation(_) => "ValidationException",
             StoreError::InvalidArgument(_) => "InvalidArgumentException",
+            StoreError::Serialization(_) => "SerializationException",
             StoreError::ResourceNotFound(_) => "ResourceNotFoundException",
             StoreError::ResourceInUse(_) => "ResourceInUseException",
             StoreError::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",

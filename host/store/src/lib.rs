@@ -14,6 +14,7 @@ mod schema;
 pub mod store;
 pub mod streams;
 pub mod tables;
+pub mod timefmt;
 pub mod value;
 pub mod writer;
 

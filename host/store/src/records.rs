@@ -181,11 +181,22 @@ pub fn head<T: ReadableTable<u64, (u64, u64)>>(heads: &T, log: u64) -> Result<u6
     Ok(heads.get(log)?.map(|v| v.value().0).unwrap_or(0))
 }
 
-/// Deletes the records of a shard that arrived before `cutoff_ms`; returns how many.
-pub(crate) fn trim(ctx: &mut WriteCtx<'_>, log: u64, shard: u32, cutoff_ms: u64) -> Result<u64> {
+/// Deletes the records of a shard that arrived before `cutoff_ms`, at most `max`
+/// of them, so one write job stays short (and its memory bounded) however far
+/// behind trimming is; call again while it returns `max`.
+pub(crate) fn trim_at_most(
+    ctx: &mut WriteCtx<'_>,
+    log: u64,
+    shard: u32,
+    cutoff_ms: u64,
+    max: usize,
+) -> Result<u64> {
     let mut records = ctx.txn().open_table(RECORDS)?;
     let mut expired = Vec::new();
     for entry in records.range((log, shard, 0)..=(log, shard, u64::MAX))? {
+        if expired.len() >= max {
+            break;
+        }
         let (key, value) = entry?;
         let record = Record::decode(key.value().2, value.value())?;
         if record.arrival_ms >= cutoff_ms {

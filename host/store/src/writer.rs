@@ -282,7 +282,7 @@ fn fail_job(job: Job, _err: &StoreError) -> Reply {
 mod tests {
     use std::sync::Arc;
 
-    use redb::{ReadableDatabase, ReadableTable};
+    use redb::ReadableDatabase;
 
     use crate::error::StoreError;
     use crate::schema::CHECKPOINTS;

@@ -6,6 +6,8 @@ pub mod json;
 pub mod keys;
 pub mod number;
 pub mod size;
+#[cfg(test)]
+pub mod testing;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,102 @@
+//! The command line: global options, the command groups, and `run`, which parses
+//! the arguments and hands them to the group's module.
+//!
+//! A new command group is one variant of `Command`, one module under `commands/`
+//! and one arm in `run`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use eddy_store::Durability;
+
+use crate::commands::{self, Ctx};
+
+/// eddy runs Kinesis-style streams and DynamoDB-style tables (with change streams)
+/// on one machine, stored in one data directory.
+///
+/// Data (records, items, descriptions) is printed as JSON on stdout; messages go to
+/// stderr. On any error eddy prints the AWS error name and message on stderr and
+/// exits with a non-zero code.
+#[derive(Debug, Parser)]
+#[command(name = "eddy", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// The data directory (created on first use). One process at a time may open
+    /// it: while another eddy holds it, commands fail with a clear message.
+    #[arg(long, global = true, env = "EDDY_DATA_DIR", default_value = ".eddy")]
+    pub data_dir: PathBuf,
+    /// durable: a write is acknowledged after it is fsynced. relaxed: acknowledged
+    /// before; a crash may lose the last ~10 ms of writes, never corrupt anything.
+    #[arg(long, global = true, env = "EDDY_DURABILITY", value_enum, default_value_t = DurabilityArg::Durable)]
+    pub durability: DurabilityArg,
+}
+
+/// `--durability` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    Durable,
+    Relaxed,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(d: DurabilityArg) -> Durability {
+        match d {
+            DurabilityArg::Durable => Durability::Durable,
+            DurabilityArg::Relaxed => Durability::Relaxed,
+        }
+    }
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Kinesis-style streams: create, put, read, list, describe, delete.
+    Stream {
+        #[command(subcommand)]
+        command: commands::stream::StreamCommand,
+    },
+    /// DynamoDB-style tables: items, queries, scans and change streams.
+    Table {
+        #[command(subcommand)]
+        command: commands::table::TableCommand,
+    },
+    /// Runs any operation of the dispatcher with a raw AWS-shaped JSON request.
+    Call(commands::call::CallArgs),
+    /// Measures eddy on this machine (scratch data directories, removed after).
+    Bench {
+        #[command(subcommand)]
+        command: commands::bench::BenchCommand,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let ctx = Ctx::new(cli.global.data_dir, cli.global.durability.into());
+    match cli.command {
+        Command::Stream { command } => commands::stream::run(&ctx, command),
+        Command::Table { command } => commands::table::run(&ctx, command),
+        Command::Call(args) => commands::call::run(&ctx, args),
+        Command::Bench { command } => commands::bench::run(command),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

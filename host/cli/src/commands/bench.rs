@@ -1,0 +1,353 @@
+//! `eddy bench store`: measures the data plane on this machine, through the same
+//! dispatcher every client uses, and prints each figure beside the machine's fsync
+//! rate (durable commits are bound by it). Numbers are measured, never assumed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use eddy_store::{Durability, Store, StoreOptions};
+use serde_json::{Value, json};
+
+/// `eddy bench ...`: one subcommand per part of eddy measured.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// The data plane: PutItem (1 and 64 writers, durable and relaxed),
+    /// PutRecords, GetRecords, Scan and the memory a large Scan takes.
+    Store(BenchStoreArgs),
+}
+
+pub fn run(command: BenchCommand) -> Result<()> {
+    match command {
+        BenchCommand::Store(args) => run_store(&args),
+    }
+}
+
+/// Arguments of `eddy bench store`.
+#[derive(Debug, clap::Args)]
+pub struct BenchStoreArgs {
+    /// Print one JSON object with every figure instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Items in the table the scan figures are measured on.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub scan_items: u64,
+    /// Seconds each write phase runs.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Where the scratch data directories go (removed afterwards).
+    #[arg(long)]
+    pub scratch_dir: Option<PathBuf>,
+}
+
+pub fn run_store(args: &BenchStoreArgs) -> Result<()> {
+    let scratch = Scratch::new(args.scratch_dir.as_deref())?;
+    let phase = Duration::from_secs_f64(args.seconds);
+    let mut figures = serde_json::Map::new();
+    let mut report = |name: &str, value: f64, unit: &str| {
+        if !args.json {
+            eprintln!("  {name:<28} {value:>14.0} {unit}");
+        }
+        figures.insert(name.to_string(), json!(round(value)));
+    };
+    progress(args, "measuring fsync rate");
+    report(
+        "fsync_per_s",
+        fsync_rate(&scratch.path("fsync"), phase)?,
+        "fsync/s",
+    );
+    for (durability, prefix) in [(Durability::Durable, ""), (Durability::Relaxed, "relaxed_")] {
+        for writers in [1usize, 64] {
+            progress(args, &format!("PutItem, {prefix}{writers} writers"));
+            let dir = scratch.path(&format!("put-{prefix}{writers}"));
+            let rate = put_item_rate(&dir, durability, writers, phase)?;
+            report(
+                &format!("{prefix}put_item_per_s_c{writers}"),
+                rate,
+                "items/s",
+            );
+        }
+    }
+    progress(args, "PutRecords x500 and GetRecords");
+    let (put_rate, get_rate) = records_rates(&scratch.path("records"), phase)?;
+    report("put_records_per_s", put_rate, "records/s");
+    report("get_records_per_s", get_rate, "records/s");
+    progress(
+        args,
+        &format!("loading {} items, then Scan", args.scan_items),
+    );
+    let (scan_rate, peak) = scan_rate(&scratch.path("scan"), args.scan_items)?;
+    report("scan_items_per_s", scan_rate, "items/s");
+    report("scan_peak_rss_mib", peak, "MiB peak RSS during the scan");
+    figures.insert("scan_items".into(), json!(args.scan_items));
+    if args.json {
+        println!("{}", Value::Object(figures));
+    }
+    Ok(())
+}
+
+fn progress(args: &BenchStoreArgs, what: &str) {
+    if !args.json {
+        eprintln!("{what} ...");
+    }
+}
+
+fn round(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// Scratch data directories, removed when the bench ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(parent: Option<&Path>) -> Result<Scratch> {
+        let parent = parent
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = parent.join(format!("eddy-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// 4 KiB write + fdatasync, as often as the disk allows during `phase`.
+fn fsync_rate(dir: &Path, phase: Duration) -> Result<f64> {
+    std::fs::create_dir_all(dir)?;
+    let mut file = std::fs::File::create(dir.join("probe"))?;
+    let block = [7u8; 4096];
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < phase {
+        file.write_all(&block)?;
+        file.sync_data()?;
+        n += 1;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+fn open(dir: &Path, durability: Durability) -> Result<Store> {
+    let options = StoreOptions {
+        durability,
+        ..StoreOptions::default()
+    };
+    Ok(Store::open(dir, options)?)
+}
+
+fn call(store: &Store, operation: &str, request: &Value) -> Result<Value> {
+    eddy_api::dispatch(store, operation, request).map_err(|e| anyhow::anyhow!("{operation}: {e}"))
+}
+
+fn create_table(store: &Store, name: &str) -> Result<()> {
+    call(
+        store,
+        "DynamoDB_20120810.CreateTable",
+        &json!({
+            "TableName": name,
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }),
+    )?;
+    Ok(())
+}
+
+/// A score item like the lab's, about 100 bytes.
+fn score_item(writer: usize, n: u64) -> Value {
+    json!({
+        "pk": {"S": format!("user-{writer}-{n}")},
+        "Username": {"S": format!("Player {writer}")},
+        "Score": {"N": (n % 1000).to_string()},
+        "Nickname": {"S": "bench"},
+    })
+}
+
+/// PutItem calls per second with `writers` threads each issuing puts back to back.
+fn put_item_rate(
+    dir: &Path,
+    durability: Durability,
+    writers: usize,
+    phase: Duration,
+) -> Result<f64> {
+    let store = open(dir, durability)?;
+    create_table(&store, "Bench")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..writers)
+        .map(|w| {
+            let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let request = json!({"TableName": "Bench", "Item": score_item(w, n)});
+                    call(&store, "DynamoDB_20120810.PutItem", &request)?;
+                    n += 1;
+                }
+                done.fetch_add(n, Ordering::Relaxed);
+                Ok(())
+            })
+        })
+        .collect();
+    std::thread::sleep(phase);
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a bench writer panicked"))??;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Records per second put with PutRecords of 500 x 100-byte records (4 clients),
+/// then read back with GetRecords (Limit 10,000) on the one shard.
+fn records_rates(dir: &Path, phase: Duration) -> Result<(f64, f64)> {
+    use base64::Engine;
+    let store = open(dir, Durability::Durable)?;
+    call(
+        &store,
+        "Kinesis_20131202.CreateStream",
+        &json!({"StreamName": "Bench", "ShardCount": 1}),
+    )?;
+    let data = base64::engine::general_purpose::STANDARD.encode([b'x'; 100]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..4)
+        .map(|c| {
+            let (store, stop, done, data) =
+                (store.clone(), stop.clone(), done.clone(), data.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let records: Vec<Value> = (0..500)
+                        .map(|i| json!({"Data": data, "PartitionKey": format!("k{c}-{i}")}))
+                        .collect();
+                    let request = json!({"StreamName": "Bench", "Records": records});
+                    let response = call(&store, "Kinesis_20131202.PutRecords", &request)?;
+                    anyhow::ensure!(
+                        response["FailedRecordCount"] == 0,
+                        "PutRecords failed: {response}"
+                    );
+                    n += 500;
+                }
+                done.fetch_add(n, Ordering::Relaxed);
+                Ok(())
+            })
+        })
+        .collect();
+    std::thread::sleep(phase);
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a bench client panicked"))??;
+    }
+    let put = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let total = done.load(Ordering::Relaxed);
+
+    let start = Instant::now();
+    let response = call(
+        &store,
+        "Kinesis_20131202.GetShardIterator",
+        &json!({"StreamName": "Bench", "ShardId": "shardId-000000000000", "ShardIteratorType": "TRIM_HORIZON"}),
+    )?;
+    let mut iterator = response["ShardIterator"].clone();
+    let mut read = 0u64;
+    while read < total {
+        let page = call(
+            &store,
+            "Kinesis_20131202.GetRecords",
+            &json!({"ShardIterator": iterator, "Limit": 10000}),
+        )?;
+        let n = page["Records"].as_array().map_or(0, Vec::len) as u64;
+        anyhow::ensure!(
+            n > 0,
+            "GetRecords returned nothing after {read} of {total} records"
+        );
+        read += n;
+        iterator = page["NextShardIterator"].clone();
+    }
+    Ok((put, read as f64 / start.elapsed().as_secs_f64()))
+}
+
+/// Loads `items` items (64 clients, BatchWriteItem of 25, relaxed durability: the
+/// load is set-up, not a figure), then scans them page by page through Scan.
+/// Returns (items/s, peak RSS in MiB during the scan alone).
+fn scan_rate(dir: &Path, items: u64) -> Result<(f64, f64)> {
+    let store = open(dir, Durability::Relaxed)?;
+    create_table(&store, "Scan")?;
+    let next = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..64)
+        .map(|w| {
+            let (store, next) = (store.clone(), next.clone());
+            std::thread::spawn(move || -> Result<()> {
+                loop {
+                    let first = next.fetch_add(25, Ordering::Relaxed);
+                    if first >= items {
+                        return Ok(());
+                    }
+                    let puts: Vec<Value> = (first..(first + 25).min(items))
+                        .map(|n| json!({"PutRequest": {"Item": score_item(w, n)}}))
+                        .collect();
+                    let request = json!({"RequestItems": {"Scan": puts}});
+                    call(&store, "DynamoDB_20120810.BatchWriteItem", &request)?;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a bench loader panicked"))??;
+    }
+    reset_peak_rss();
+    let start = Instant::now();
+    let mut scanned = 0u64;
+    let mut start_key: Option<Value> = None;
+    loop {
+        let mut request = json!({"TableName": "Scan"});
+        if let Some(key) = start_key.take() {
+            request["ExclusiveStartKey"] = key;
+        }
+        let page = call(&store, "DynamoDB_20120810.Scan", &request)?;
+        scanned += page["Count"].as_u64().unwrap_or(0);
+        match page.get("LastEvaluatedKey") {
+            Some(key) if !key.is_null() => start_key = Some(key.clone()),
+            _ => break,
+        }
+    }
+    let rate = scanned as f64 / start.elapsed().as_secs_f64();
+    anyhow::ensure!(scanned == items, "Scan saw {scanned} of {items} items");
+    Ok((rate, peak_rss_mib()))
+}
+
+/// Resets the kernel's peak-RSS mark for this process (Linux: clear_refs 5).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident set size since the last reset, in MiB (0 where unknown).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}

@@ -1,0 +1,186 @@
+//! ExpressionAttributeNames / ExpressionAttributeValues: validated once per
+//! request, resolved by every expression of the request, and checked at the end
+//! for entries no expression used (DynamoDB rejects those).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Result, StoreError};
+use crate::value::AttributeValue;
+
+fn invalid(message: String) -> StoreError {
+    StoreError::Validation(message)
+}
+
+fn is_placeholder(key: &str, sigil: char) -> bool {
+    key.strip_prefix(sigil).is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+/// The placeholders of one request and which of them expressions have used.
+#[derive(Debug, Clone, Default)]
+pub struct Placeholders {
+    names: BTreeMap<String, String>,
+    values: BTreeMap<String, AttributeValue>,
+    used_names: BTreeSet<String>,
+    used_values: BTreeSet<String>,
+}
+
+impl Placeholders {
+    /// Validates the request's maps with DynamoDB's messages.
+    pub fn new(
+        names: Option<&Map<String, Value>>,
+        values: Option<&Map<String, Value>>,
+    ) -> Result<Self> {
+        let mut out = Placeholders::default();
+        if let Some(names) = names {
+            if names.is_empty() {
+                return Err(invalid("ExpressionAttributeNames must not be empty".into()));
+            }
+            for (key, value) in names {
+                if !is_placeholder(key, '#') {
+                    return Err(invalid(format!(
+                        "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
+                    )));
+                }
+                let Some(name) = value.as_str() else {
+                    return Err(invalid(format!(
+                        "ExpressionAttributeNames contains invalid value: the value for key {key} must be a string"
+                    )));
+                };
+                out.names.insert(key.clone(), name.to_string());
+            }
+        }
+        if let Some(values) = values {
+            if values.is_empty() {
+                return Err(invalid(
+                    "ExpressionAttributeValues must not be empty".into(),
+                ));
+            }
+            for key in values.keys() {
+                if !is_placeholder(key, ':') {
+                    return Err(invalid(format!(
+                        "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""
+                    )));
+                }
+            }
+            for (key, value) in values {
+                let parsed = AttributeValue::from_json(value).map_err(|e| {
+                    invalid(format!(
+                        "ExpressionAttributeValues contains invalid value: {e} for key {key}"
+                    ))
+                })?;
+                out.values.insert(key.clone(), parsed);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The attribute name `#key` stands for, marking it used.
+    pub fn name(&mut self, key: &str) -> Option<String> {
+        let name = self.names.get(key)?.clone();
+        self.used_names.insert(key.to_string());
+        Some(name)
+    }
+
+    /// The value `:key` stands for, marking it used.
+    pub fn value(&mut self, key: &str) -> Option<AttributeValue> {
+        let value = self.values.get(key)?.clone();
+        self.used_values.insert(key.to_string());
+        Some(value)
+    }
+
+    /// Errors when a placeholder was given but no expression used it.
+    pub fn check_all_used(&self) -> Result<()> {
+        let unused = |all: Vec<&String>, used: &BTreeSet<String>| -> Vec<String> {
+            all.into_iter()
+                .filter(|k| !used.contains(*k))
+                .cloned()
+                .collect()
+        };
+        let names = unused(self.names.keys().collect(), &self.used_names);
+        if !names.is_empty() {
+            return Err(invalid(format!(
+                "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
+                names.join(", ")
+            )));
+        }
+        let values = unused(self.values.keys().collect(), &self.used_values);
+        if !values.is_empty() {
+            return Err(invalid(format!(
+                "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
+                values.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn message(r: Result<impl std::fmt::Debug>) -> String {
+        match r {
+            Err(e) => e.to_string(),
+            Ok(v) => format!("unexpected success: {v:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_empty_maps_and_bad_keys() {
+        let empty = Map::new();
+        assert_eq!(
+            message(Placeholders::new(Some(&empty), None)),
+            "ExpressionAttributeNames must not be empty"
+        );
+        assert_eq!(
+            message(Placeholders::new(None, Some(&empty))),
+            "ExpressionAttributeValues must not be empty"
+        );
+        let bad = map(json!({"n": "a"}));
+        assert_eq!(
+            message(Placeholders::new(Some(&bad), None)),
+            "ExpressionAttributeNames contains invalid key: Syntax error; key: \"n\""
+        );
+        let bad = map(json!({":v-1": {"S": "a"}}));
+        assert_eq!(
+            message(Placeholders::new(None, Some(&bad))),
+            "ExpressionAttributeValues contains invalid key: Syntax error; key: \":v-1\""
+        );
+        let bad = map(json!({":v": {"N": "x"}}));
+        assert!(
+            message(Placeholders::new(None, Some(&bad)))
+                .starts_with("ExpressionAttributeValues contains invalid value: ")
+        );
+    }
+
+    #[test]
+    fn reports_unused_names_before_values() {
+        let names = map(json!({"#a": "a", "#b": "b"}));
+        let values = map(json!({":x": {"S": "x"}}));
+        let mut p = Placeholders::new(Some(&names), Some(&values)).unwrap();
+        assert_eq!(p.name("#a").as_deref(), Some("a"));
+        assert_eq!(
+            message(p.check_all_used()),
+            "Value provided in ExpressionAttributeNames unused in expressions: keys: {#b}"
+        );
+        p.name("#b");
+        assert_eq!(
+            message(p.check_all_used()),
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}"
+        );
+        p.value(":x");
+        assert!(p.check_all_used().is_ok());
+    }
+}

@@ -1,0 +1,417 @@
+//! The read side of table change streams (DynamoDB Streams): ListStreams,
+//! DescribeStream, GetShardIterator, GetRecords, retention trimming, and the
+//! lower-level access trigger pollers use (`change_log`, `read_changes`).
+//!
+//! Each change stream has one shard. Shard iterators reuse the Kinesis token
+//! format (table name, log id, shard, next sequence, issue time, MD5 check) and
+//! expire 15 minutes after issue, as DynamoDB Streams' do. Records are kept 24
+//! hours; reads skip older ones even before `trim_expired` deletes them.
+
+use md5::{Digest, Md5};
+use redb::ReadableTable;
+use serde_json::Value;
+
+use super::changes::CHANGE_SHARD;
+use super::meta::{ChangeStream, StreamViewType, TableMeta, lookup};
+use crate::error::{Result, StoreError};
+use crate::records::{self, Record, SequenceFormat, Start};
+use crate::schema::{LOG_HEADS, RECORDS, TABLES};
+use crate::store::Store;
+use crate::streams::iterators::Token;
+
+/// How long change records are kept (24 h).
+pub const RETENTION_MS: u64 = 24 * 3_600_000;
+/// How long a shard iterator stays valid (15 minutes).
+pub const ITERATOR_TTL_MS: u64 = 15 * 60_000;
+/// The most records one GetRecords returns.
+pub const MAX_GET_RECORDS: usize = 1000;
+/// The most bytes of records one GetRecords returns.
+pub const MAX_GET_BYTES: usize = 1 << 20;
+/// Records one trimming write job deletes at most.
+pub const TRIM_BATCH: usize = 1000;
+
+/// A stream as ListStreams shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub arn: String,
+    pub table: String,
+    pub label: String,
+}
+
+/// A stream's one shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardDescription {
+    pub shard_id: String,
+    /// The oldest record's sequence (or the next one to come when empty).
+    pub starting_sequence: String,
+    /// Set once the stream is disabled: the last sequence it holds.
+    pub ending_sequence: Option<String>,
+}
+
+/// A stream as DescribeStream shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamDescription {
+    pub arn: String,
+    pub label: String,
+    pub enabled: bool,
+    pub view_type: StreamViewType,
+    pub created_ms: u64,
+    /// The table (its name and key schema).
+    pub table: TableMeta,
+    pub shard: ShardDescription,
+}
+
+/// Where GetShardIterator starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IteratorStart {
+    TrimHorizon,
+    Latest,
+    AtSequence(String),
+    AfterSequence(String),
+}
+
+/// One GetRecords result: the records (as stored, JSON) and the iterator to
+/// continue with (`None` once a closed shard is exhausted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRecords {
+    pub records: Vec<Value>,
+    pub next_iterator: Option<String>,
+}
+
+/// Names the change log of a table's enabled stream, for trigger pollers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeLog {
+    pub table: String,
+    /// The record log id (see `records`).
+    pub log: u64,
+    /// Always `CHANGE_SHARD`.
+    pub shard: u32,
+    pub stream_arn: String,
+    pub view_type: StreamViewType,
+}
+
+/// One stored change record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRecord {
+    pub sequence: u64,
+    pub arrival_ms: u64,
+    /// The record JSON (see `changes`).
+    pub event: Value,
+}
+
+fn stream_not_found(arn: &str) -> StoreError {
+    StoreError::ResourceNotFound(format!(
+        "Requested resource not found: Stream: {arn} not found"
+    ))
+}
+
+fn invalid(message: impl Into<String>) -> StoreError {
+    StoreError::Validation(message.into())
+}
+
+/// The shard id of a stream: `shardId-<20-digit creation ms>-<8 hex>`.
+pub fn shard_id(stream: &ChangeStream) -> String {
+    let hash = Md5::digest(stream.log.to_be_bytes());
+    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("shardId-{:020}-{hex}", stream.created_ms)
+}
+
+/// Splits `arn:aws:dynamodb:R:A:table/NAME/stream/LABEL` into (NAME, LABEL).
+fn parse_arn(arn: &str) -> Result<(&str, &str)> {
+    let bad = || invalid(format!("Invalid StreamArn: {arn}"));
+    let rest = arn.strip_prefix("arn:aws:dynamodb:").ok_or_else(bad)?;
+    let (_, path) = rest.split_once(":table/").ok_or_else(bad)?;
+    let (table, label) = path.split_once("/stream/").ok_or_else(bad)?;
+    if table.is_empty() || label.is_empty() {
+        return Err(bad());
+    }
+    Ok((table, label))
+}
+
+/// The table and stream an ARN names, in a read snapshot.
+fn resolve(txn: &redb::ReadTransaction, arn: &str) -> Result<(TableMeta, ChangeStream)> {
+    let (table, label) = parse_arn(arn)?;
+    let meta = lookup(&txn.open_table(TABLES)?, table)?.ok_or_else(|| stream_not_found(arn))?;
+    let stream = meta
+        .stream_by_label(label)
+        .cloned()
+        .ok_or_else(|| stream_not_found(arn))?;
+    if meta.stream_arn(&stream) != arn {
+        return Err(stream_not_found(arn));
+    }
+    Ok((meta, stream))
+}
+
+/// ListStreams: streams (of one table, if named) in (table, creation) order,
+/// up to `limit` after `exclusive_start`, and the last ARN when more follow.
+pub fn list_streams(
+    store: &Store,
+    table: Option<&str>,
+    exclusive_start: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<StreamSummary>, Option<String>)> {
+    let txn = store.read()?;
+    let tables = txn.open_table(TABLES)?;
+    let metas: Vec<TableMeta> = match table {
+        Some(name) => lookup(&tables, name)?.into_iter().collect(),
+        None => tables
+            .iter()?
+            .map(|entry| TableMeta::decode(entry?.1.value()))
+            .collect::<Result<_>>()?,
+    };
+    let all = metas.iter().flat_map(|meta| {
+        meta.streams.iter().map(|s| StreamSummary {
+            arn: meta.stream_arn(s),
+            table: meta.name.clone(),
+            label: s.label(),
+        })
+    });
+    let mut skipping = exclusive_start.is_some();
+    let mut out = Vec::new();
+    for summary in all {
+        if skipping {
+            skipping = Some(summary.arn.as_str()) != exclusive_start;
+            continue;
+        }
+        if out.len() == limit {
+            let last = out.last().map(|s: &StreamSummary| s.arn.clone());
+            return Ok((out, last));
+        }
+        out.push(summary);
+    }
+    Ok((out, None))
+}
+
+/// DescribeStream.
+pub fn describe_stream(store: &Store, arn: &str) -> Result<StreamDescription> {
+    let txn = store.read()?;
+    let (meta, stream) = resolve(&txn, arn)?;
+    let records_table = txn.open_table(RECORDS)?;
+    let head = records::head(&txn.open_table(LOG_HEADS)?, stream.log)?;
+    let starting = records::first(&records_table, stream.log, CHANGE_SHARD)?
+        .map_or(head.saturating_add(1), |r| r.sequence);
+    let shard = ShardDescription {
+        shard_id: shard_id(&stream),
+        starting_sequence: SequenceFormat::DynamoDb.format(starting),
+        ending_sequence: (!stream.is_enabled())
+            .then(|| SequenceFormat::DynamoDb.format(stream.closed_at_sequence)),
+    };
+    Ok(StreamDescription {
+        arn: meta.stream_arn(&stream),
+        label: stream.label(),
+        enabled: stream.is_enabled(),
+        view_type: stream.view_type,
+        created_ms: stream.created_ms,
+        table: meta,
+        shard,
+    })
+}
+
+/// GetShardIterator: a token for reading the stream's shard from `start`.
+pub fn get_shard_iterator(
+    store: &Store,
+    arn: &str,
+    shard: &str,
+    start: IteratorStart,
+) -> Result<String> {
+    let txn = store.read()?;
+    let (meta, stream) = resolve(&txn, arn)?;
+    if shard != shard_id(&stream) {
+        return Err(StoreError::ResourceNotFound(format!(
+            "Requested resource not found: Shard does not exist: {shard} in stream {arn}"
+        )));
+    }
+    let head = records::head(&txn.open_table(LOG_HEADS)?, stream.log)?;
+    let parse = |text: &str| -> Result<u64> {
+        match SequenceFormat::DynamoDb.parse(text) {
+            Some(n) if n >= 1 && n <= head => Ok(n),
+            _ => Err(invalid(format!(
+                "Invalid SequenceNumber: {text} is not a sequence number of shard {shard} in stream {arn}"
+            ))),
+        }
+    };
+    let next = match start {
+        IteratorStart::TrimHorizon => 1,
+        IteratorStart::Latest => head.saturating_add(1),
+        IteratorStart::AtSequence(text) => parse(&text)?,
+        IteratorStart::AfterSequence(text) => parse(&text)?.saturating_add(1),
+    };
+    Ok(Token {
+        stream: meta.name,
+        log: stream.log,
+        shard: CHANGE_SHARD,
+        next,
+        issued_ms: store.now_ms(),
+    }
+    .encode())
+}
+
+/// GetRecords: up to `limit` (1..=1000) records from the iterator's position.
+pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<ChangeRecords> {
+    if !(1..=MAX_GET_RECORDS).contains(&limit) {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 1000"
+        )));
+    }
+    let token = Token::decode(iterator).map_err(|_| invalid("Invalid ShardIterator"))?;
+    let now = store.now_ms();
+    if now.saturating_sub(token.issued_ms) > ITERATOR_TTL_MS {
+        return Err(StoreError::ExpiredIterator(
+            "Iterator expired. The iterator was created more than 15 minutes ago.".into(),
+        ));
+    }
+    let txn = store.read()?;
+    let meta = lookup(&txn.open_table(TABLES)?, &token.stream)?;
+    let Some(stream) = meta
+        .as_ref()
+        .and_then(|m| m.streams.iter().find(|s| s.log == token.log))
+    else {
+        return Err(StoreError::ResourceNotFound(
+            "Requested resource not found: the stream of this iterator no longer exists".into(),
+        ));
+    };
+    let records_table = txn.open_table(RECORDS)?;
+    let read = read_live(&records_table, token.log, token.next, limit, now)?;
+    let next = read
+        .last()
+        .map_or(token.next, |r| r.sequence.saturating_add(1));
+    // A closed shard gets no more records: once a read finds nothing more (or
+    // passes its last sequence) the shard is exhausted.
+    let exhausted = !stream.is_enabled() && (read.is_empty() || next > stream.closed_at_sequence);
+    let records = read
+        .into_iter()
+        .map(|r| {
+            decode_event(&r).map(|mut event| {
+                // eventSourceARN is Lambda's addition; GetRecords does not carry it.
+                if let Some(map) = event.as_object_mut() {
+                    map.remove("eventSourceARN");
+                }
+                event
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let next_iterator = (!exhausted).then(|| {
+        Token {
+            next,
+            issued_ms: now,
+            ..token
+        }
+        .encode()
+    });
+    Ok(ChangeRecords {
+        records,
+        next_iterator,
+    })
+}
+
+/// Reads up to `limit` records from `from`, skipping records past retention.
+fn read_live<T: ReadableTable<(u64, u32, u64), &'static [u8]>>(
+    table: &T,
+    log: u64,
+    from: u64,
+    limit: usize,
+    now_ms: u64,
+) -> Result<Vec<Record>> {
+    let cutoff = now_ms.saturating_sub(RETENTION_MS);
+    let mut from = from;
+    loop {
+        let batch = records::read(
+            table,
+            log,
+            CHANGE_SHARD,
+            Start::AtSequence(from),
+            limit,
+            MAX_GET_BYTES,
+        )?;
+        let Some(last) = batch.last().map(|r| r.sequence) else {
+            return Ok(batch);
+        };
+        let live: Vec<Record> = batch
+            .into_iter()
+            .filter(|r| r.arrival_ms >= cutoff)
+            .collect();
+        if !live.is_empty() {
+            return Ok(live);
+        }
+        from = last.saturating_add(1);
+    }
+}
+
+fn decode_event(record: &Record) -> Result<Value> {
+    serde_json::from_slice(&record.data)
+        .map_err(|e| StoreError::Storage(format!("corrupt change record {}: {e}", record.sequence)))
+}
+
+/// The enabled change stream of `table`, if it has one (for trigger pollers).
+pub fn change_log(store: &Store, table: &str) -> Result<Option<ChangeLog>> {
+    let txn = store.read()?;
+    let Some(meta) = lookup(&txn.open_table(TABLES)?, table)? else {
+        return Err(super::meta::table_not_found(table));
+    };
+    Ok(meta.enabled_stream().map(|s| ChangeLog {
+        table: meta.name.clone(),
+        log: s.log,
+        shard: CHANGE_SHARD,
+        stream_arn: meta.stream_arn(s),
+        view_type: s.view_type,
+    }))
+}
+
+/// Up to `limit` change records of `log` with a sequence above `after`
+/// (records past retention skipped), for trigger pollers.
+pub fn read_changes(
+    store: &Store,
+    log: u64,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<ChangeRecord>> {
+    let txn = store.read()?;
+    let table = txn.open_table(RECORDS)?;
+    read_live(&table, log, after.saturating_add(1), limit, store.now_ms())?
+        .into_iter()
+        .map(|r| {
+            Ok(ChangeRecord {
+                sequence: r.sequence,
+                arrival_ms: r.arrival_ms,
+                event: decode_event(&r)?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes change records older than 24 h from every table's streams; returns
+/// how many. Works in write jobs of at most TRIM_BATCH deletions and only
+/// where a read shows something to trim. Run it from a background thread.
+pub fn trim_expired(store: &Store) -> Result<u64> {
+    let logs: Vec<u64> = {
+        let txn = store.read()?;
+        let tables = txn.open_table(TABLES)?;
+        let mut logs = Vec::new();
+        for entry in tables.iter()? {
+            let meta = TableMeta::decode(entry?.1.value())?;
+            logs.extend(meta.streams.iter().map(|s| s.log));
+        }
+        logs
+    };
+    let mut total = 0;
+    for log in logs {
+        while oldest_is_expired(store, log)? {
+            let deleted = store.write(move |ctx| {
+                let cutoff = ctx.now_ms.saturating_sub(RETENTION_MS);
+                records::trim_at_most(ctx, log, CHANGE_SHARD, cutoff, TRIM_BATCH)
+            })?;
+            total += deleted;
+            if deleted < TRIM_BATCH as u64 {
+                break;
+            }
+        }
+    }
+    Ok(total)
+}
+
+fn oldest_is_expired(store: &Store, log: u64) -> Result<bool> {
+    let cutoff = store.now_ms().saturating_sub(RETENTION_MS);
+    let txn = store.read()?;
+    let table = txn.open_table(RECORDS)?;
+    Ok(records::first(&table, log, CHANGE_SHARD)?.is_some_and(|r| r.arrival_ms < cutoff))
+}

@@ -1,0 +1,350 @@
+//! Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem.
+//!
+//! Each write exists twice: `*_in(ctx, request)` runs inside a caller's write
+//! job (trigger handlers commit their writes with their checkpoint), and the
+//! Store-level function wraps it in its own `store.write`. Every `*_in` checks
+//! everything (input, table, key, condition, size) before it writes, so an
+//! error leaves nothing behind.
+
+use redb::ReadableTable;
+use serde_json::{Map, Value};
+
+use super::changes;
+use super::key::{key_attrs_of, key_from_param, key_names, key_of_item};
+use super::meta::{TableMeta, load_in, load_read};
+use crate::error::{Result, StoreError};
+use crate::expressions::{Condition, ExpressionContext, Projection, Update};
+use crate::schema::{ITEMS, TABLE_STATS};
+use crate::store::Store;
+use crate::value::Item;
+use crate::value::codec::{decode_item, encode_item};
+use crate::value::size::{check_item_depth, check_item_size, item_size};
+use crate::writer::WriteCtx;
+
+/// What a write returns (ReturnValues).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReturnValues {
+    #[default]
+    None,
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+impl ReturnValues {
+    /// Parses the wire name, with DynamoDB's message for unknown names.
+    pub fn parse(text: &str) -> Result<ReturnValues> {
+        Ok(match text {
+            "NONE" => ReturnValues::None,
+            "ALL_OLD" => ReturnValues::AllOld,
+            "UPDATED_OLD" => ReturnValues::UpdatedOld,
+            "ALL_NEW" => ReturnValues::AllNew,
+            "UPDATED_NEW" => ReturnValues::UpdatedNew,
+            other => {
+                return Err(StoreError::Validation(format!(
+                    "1 validation error detected: Value '{other}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
+                )));
+            }
+        })
+    }
+
+    /// PutItem and DeleteItem return only NONE or ALL_OLD.
+    fn check_old_only(self) -> Result<()> {
+        match self {
+            ReturnValues::None | ReturnValues::AllOld => Ok(()),
+            _ => Err(StoreError::Validation(
+                "ReturnValues can only be ALL_OLD or NONE".into(),
+            )),
+        }
+    }
+}
+
+/// ExpressionAttributeNames and ExpressionAttributeValues of a request, as given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExpressionMaps {
+    pub names: Option<Map<String, Value>>,
+    pub values: Option<Map<String, Value>>,
+}
+
+impl ExpressionMaps {
+    pub(crate) fn context(&self) -> Result<ExpressionContext> {
+        ExpressionContext::new(self.names.as_ref(), self.values.as_ref())
+    }
+}
+
+/// PutItem's input.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutItemRequest {
+    pub table: String,
+    pub item: Item,
+    pub condition: Option<String>,
+    pub expressions: ExpressionMaps,
+    pub return_values: ReturnValues,
+    /// ReturnValuesOnConditionCheckFailure = ALL_OLD.
+    pub return_old_on_failure: bool,
+}
+
+/// GetItem's input.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetItemRequest {
+    pub table: String,
+    pub key: Item,
+    pub projection: Option<String>,
+    pub expressions: ExpressionMaps,
+}
+
+/// UpdateItem's input. Without an update expression a missing item is created
+/// holding only its key, as DynamoDB does.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateItemRequest {
+    pub table: String,
+    pub key: Item,
+    pub update: Option<String>,
+    pub condition: Option<String>,
+    pub expressions: ExpressionMaps,
+    pub return_values: ReturnValues,
+    pub return_old_on_failure: bool,
+}
+
+/// DeleteItem's input.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteItemRequest {
+    pub table: String,
+    pub key: Item,
+    pub condition: Option<String>,
+    pub expressions: ExpressionMaps,
+    pub return_values: ReturnValues,
+    pub return_old_on_failure: bool,
+}
+
+/// "Requested resource not found" (what item operations say of a missing table).
+pub fn item_table_not_found(_name: &str) -> StoreError {
+    StoreError::ResourceNotFound("Requested resource not found".into())
+}
+
+/// PutItem in its own write job. Returns the Attributes to return, if any.
+pub fn put_item(store: &Store, request: PutItemRequest) -> Result<Option<Item>> {
+    store.write(move |ctx| put_item_in(ctx, &request))
+}
+
+/// PutItem inside the caller's write job.
+pub fn put_item_in(ctx: &mut WriteCtx<'_>, request: &PutItemRequest) -> Result<Option<Item>> {
+    request.return_values.check_old_only()?;
+    check_item_size(&request.item)?;
+    check_item_depth(&request.item)?;
+    let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
+    let meta = load_in(ctx, &request.table, item_table_not_found)?;
+    let key = key_of_item(&meta, &request.item)?;
+    let old = read_item_in(ctx, meta.id, &key)?;
+    check_condition(
+        condition.as_ref(),
+        old.as_ref(),
+        request.return_old_on_failure,
+    )?;
+    let keys = key_attrs_of(&meta, &request.item);
+    store_change(ctx, &meta, &key, &keys, old.as_ref(), Some(&request.item))?;
+    Ok(old.filter(|_| request.return_values == ReturnValues::AllOld))
+}
+
+/// DeleteItem in its own write job.
+pub fn delete_item(store: &Store, request: DeleteItemRequest) -> Result<Option<Item>> {
+    store.write(move |ctx| delete_item_in(ctx, &request))
+}
+
+/// DeleteItem inside the caller's write job. Deleting a missing item succeeds
+/// and changes nothing (no change record).
+pub fn delete_item_in(ctx: &mut WriteCtx<'_>, request: &DeleteItemRequest) -> Result<Option<Item>> {
+    request.return_values.check_old_only()?;
+    let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
+    let meta = load_in(ctx, &request.table, item_table_not_found)?;
+    let key = key_from_param(&meta, &request.key)?;
+    let old = read_item_in(ctx, meta.id, &key)?;
+    check_condition(
+        condition.as_ref(),
+        old.as_ref(),
+        request.return_old_on_failure,
+    )?;
+    store_change(ctx, &meta, &key, &request.key, old.as_ref(), None)?;
+    Ok(old.filter(|_| request.return_values == ReturnValues::AllOld))
+}
+
+/// UpdateItem in its own write job.
+pub fn update_item(store: &Store, request: UpdateItemRequest) -> Result<Option<Item>> {
+    store.write(move |ctx| update_item_in(ctx, &request))
+}
+
+/// UpdateItem inside the caller's write job. An update of a missing item
+/// creates it (key + what the update writes).
+pub fn update_item_in(ctx: &mut WriteCtx<'_>, request: &UpdateItemRequest) -> Result<Option<Item>> {
+    let mut cx = request.expressions.context()?;
+    let update = request
+        .update
+        .as_deref()
+        .map(|text| cx.parse_update(text))
+        .transpose()?;
+    let condition = request
+        .condition
+        .as_deref()
+        .map(|text| cx.parse_condition(text, "ConditionExpression"))
+        .transpose()?;
+    cx.finish()?;
+    let meta = load_in(ctx, &request.table, item_table_not_found)?;
+    let key = key_from_param(&meta, &request.key)?;
+    let old = read_item_in(ctx, meta.id, &key)?;
+    check_condition(
+        condition.as_ref(),
+        old.as_ref(),
+        request.return_old_on_failure,
+    )?;
+    let mut new = match &update {
+        Some(update) => update.apply(old.as_ref(), &key_names(&meta))?.0,
+        None => old.clone().unwrap_or_default(),
+    };
+    new.extend(request.key.clone());
+    if item_size(&new) > crate::value::size::MAX_ITEM_BYTES {
+        return Err(StoreError::Validation(
+            "Item size to update has exceeded the maximum allowed size".into(),
+        ));
+    }
+    check_item_depth(&new)?;
+    store_change(ctx, &meta, &key, &request.key, old.as_ref(), Some(&new))?;
+    Ok(updated_values(
+        request.return_values,
+        update.as_ref(),
+        old,
+        new,
+    ))
+}
+
+/// The Attributes UpdateItem returns. UPDATED_* return exactly the paths the
+/// update wrote; nothing is returned rather than an empty map.
+fn updated_values(
+    return_values: ReturnValues,
+    update: Option<&Update>,
+    old: Option<Item>,
+    new: Item,
+) -> Option<Item> {
+    let updated = |item: &Item| update.map(|u| u.updated_paths().apply(item));
+    let out = match return_values {
+        ReturnValues::None => None,
+        ReturnValues::AllOld => old,
+        ReturnValues::AllNew => Some(new),
+        ReturnValues::UpdatedOld => old.as_ref().and_then(updated),
+        ReturnValues::UpdatedNew => updated(&new),
+    };
+    out.filter(|item| !item.is_empty())
+}
+
+/// GetItem: the item (projected), or `None` when there is none.
+pub fn get_item(store: &Store, request: &GetItemRequest) -> Result<Option<Item>> {
+    let projection = parse_projection(&request.expressions, request.projection.as_deref())?;
+    let txn = store.read()?;
+    let meta = load_read(&txn, &request.table, item_table_not_found)?;
+    let key = key_from_param(&meta, &request.key)?;
+    let items = txn.open_table(ITEMS)?;
+    let item = match items.get((meta.id, key.as_slice()))? {
+        Some(bytes) => decode_item(bytes.value())?,
+        None => return Ok(None),
+    };
+    Ok(Some(project(projection.as_ref(), item)))
+}
+
+/// Applies an optional projection.
+pub(crate) fn project(projection: Option<&Projection>, item: Item) -> Item {
+    match projection {
+        Some(p) => p.apply(&item),
+        None => item,
+    }
+}
+
+/// Parses an optional ProjectionExpression and checks every placeholder was used.
+pub(crate) fn parse_projection(
+    maps: &ExpressionMaps,
+    text: Option<&str>,
+) -> Result<Option<Projection>> {
+    let mut cx = maps.context()?;
+    let projection = text.map(|t| cx.parse_projection(t)).transpose()?;
+    cx.finish()?;
+    Ok(projection)
+}
+
+/// Parses an optional ConditionExpression and checks every placeholder was used.
+pub(crate) fn parse_condition(
+    maps: &ExpressionMaps,
+    text: Option<&str>,
+) -> Result<Option<Condition>> {
+    let mut cx = maps.context()?;
+    let condition = text
+        .map(|t| cx.parse_condition(t, "ConditionExpression"))
+        .transpose()?;
+    cx.finish()?;
+    Ok(condition)
+}
+
+/// ConditionalCheckFailed (with the old item if asked for) when the condition
+/// does not hold.
+pub(crate) fn check_condition(
+    condition: Option<&Condition>,
+    old: Option<&Item>,
+    return_old: bool,
+) -> Result<()> {
+    match condition {
+        Some(c) if !c.evaluate(old)? => Err(StoreError::ConditionalCheckFailed {
+            item: old.filter(|_| return_old).cloned().map(Box::new),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The stored item under `key` of table `id`, as seen inside a write.
+pub(crate) fn read_item_in(ctx: &WriteCtx<'_>, id: u64, key: &[u8]) -> Result<Option<Item>> {
+    let items = ctx.txn().open_table(ITEMS)?;
+    let found = items.get((id, key))?;
+    found.map(|bytes| decode_item(bytes.value())).transpose()
+}
+
+/// Stores `old` → `new` for one item: the item itself, the table's statistics
+/// and, if the table's stream is enabled, the change record. Nothing at all
+/// happens when `old == new` (a no-op write leaves no change record).
+pub(crate) fn store_change(
+    ctx: &mut WriteCtx<'_>,
+    meta: &TableMeta,
+    key: &[u8],
+    keys: &Item,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<()> {
+    if old == new {
+        return Ok(());
+    }
+    let mut items = ctx.txn().open_table(ITEMS)?;
+    match new {
+        Some(item) => {
+            items.insert((meta.id, key), encode_item(item).as_slice())?;
+        }
+        None => {
+            items.remove((meta.id, key))?;
+        }
+    }
+    drop(items);
+    update_stats(ctx, meta.id, old, new)?;
+    changes::record_change(ctx, meta, keys, old, new)?;
+    Ok(())
+}
+
+/// Keeps TABLE_STATS exact: item count and total item bytes.
+fn update_stats(ctx: &WriteCtx<'_>, id: u64, old: Option<&Item>, new: Option<&Item>) -> Result<()> {
+    let mut stats = ctx.txn().open_table(TABLE_STATS)?;
+    let (mut count, mut bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
+    if let Some(old) = old {
+        count = count.saturating_sub(1);
+        bytes = bytes.saturating_sub(item_size(old) as u64);
+    }
+    if let Some(new) = new {
+        count = count.saturating_add(1);
+        bytes = bytes.saturating_add(item_size(new) as u64);
+    }
+    stats.insert(id, (count, bytes))?;
+    Ok(())
+}

@@ -1,0 +1,520 @@
+//! Table metadata: what a table is (name, id, key schema, billing, change
+//! streams) and the control-plane operations on it: create, describe, list,
+//! update (enable / disable the change stream) and delete.
+//!
+//! A table's change streams are kept in its metadata, oldest first; at most the
+//! last one is enabled. Disabling closes a stream (its records stay readable until
+//! they age out); enabling again starts a new stream with a new label and log.
+//! DeleteTable deletes the table's change streams and their records with it
+//! (AWS keeps them readable for 24 h; eddy does not, so a deleted table leaves
+//! nothing behind).
+
+use crate::timefmt::iso_ms;
+use md5::{Digest, Md5};
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StoreError};
+use crate::records;
+use crate::schema::{ITEMS, TABLE_STATS, TABLES};
+use crate::store::{Store, next_id};
+use crate::streams::validate;
+use crate::value::keys::KeyType;
+use crate::writer::WriteCtx;
+
+/// A key attribute of a table: its name and scalar type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttr {
+    pub name: String,
+    #[serde(with = "key_type_serde")]
+    pub key_type: KeyType,
+}
+
+mod key_type_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::value::keys::KeyType;
+
+    pub fn serialize<S: Serializer>(t: &KeyType, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<KeyType, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What a change record carries besides the keys (StreamViewType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamViewType {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+impl StreamViewType {
+    /// The wire name, e.g. `NEW_AND_OLD_IMAGES`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamViewType::KeysOnly => "KEYS_ONLY",
+            StreamViewType::NewImage => "NEW_IMAGE",
+            StreamViewType::OldImage => "OLD_IMAGE",
+            StreamViewType::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
+
+    /// Parses the wire name, with DynamoDB's message for anything else.
+    pub fn parse(text: &str) -> Result<StreamViewType> {
+        match text {
+            "KEYS_ONLY" => Ok(StreamViewType::KeysOnly),
+            "NEW_IMAGE" => Ok(StreamViewType::NewImage),
+            "OLD_IMAGE" => Ok(StreamViewType::OldImage),
+            "NEW_AND_OLD_IMAGES" => Ok(StreamViewType::NewAndOldImages),
+            other => Err(StoreError::Validation(validate::message(&[
+                validate::failure(
+                    other,
+                    "streamSpecification.streamViewType",
+                    "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]",
+                ),
+            ]))),
+        }
+    }
+
+    /// Whether records carry the item as it is after the change.
+    pub fn has_new(self) -> bool {
+        matches!(
+            self,
+            StreamViewType::NewImage | StreamViewType::NewAndOldImages
+        )
+    }
+
+    /// Whether records carry the item as it was before the change.
+    pub fn has_old(self) -> bool {
+        matches!(
+            self,
+            StreamViewType::OldImage | StreamViewType::NewAndOldImages
+        )
+    }
+}
+
+/// One change stream of a table: a record log with one shard (index 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeStream {
+    /// The record log id (unique forever).
+    pub log: u64,
+    pub view_type: StreamViewType,
+    pub created_ms: u64,
+    /// When the stream was disabled; `None` while it is enabled.
+    pub closed_ms: Option<u64>,
+    /// The last sequence the stream holds when it was disabled (0: none).
+    #[serde(default)]
+    pub closed_at_sequence: u64,
+}
+
+impl ChangeStream {
+    /// The stream label: its creation time in ISO 8601 with milliseconds
+    /// (`2015-10-07T00:48:05.899`), as DynamoDB labels streams.
+    pub fn label(&self) -> String {
+        iso_ms(self.created_ms)
+    }
+
+    /// Whether the stream still receives records.
+    pub fn is_enabled(&self) -> bool {
+        self.closed_ms.is_none()
+    }
+}
+
+/// How a table is billed. eddy has no throughput limits; the mode and the
+/// provisioned units are kept so DescribeTable reports what was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    #[serde(rename = "PROVISIONED")]
+    Provisioned { read: u64, write: u64 },
+    #[serde(rename = "PAY_PER_REQUEST")]
+    PayPerRequest,
+}
+
+impl BillingMode {
+    /// The wire name: `PROVISIONED` or `PAY_PER_REQUEST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned { .. } => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+/// A table as stored in the TABLES table (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableMeta {
+    pub name: String,
+    /// The items' key prefix in ITEMS and the stats key (unique forever).
+    pub id: u64,
+    /// `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`, fixed at creation.
+    pub arn: String,
+    /// The region change records name (awsRegion).
+    pub region: String,
+    pub partition_key: KeyAttr,
+    pub sort_key: Option<KeyAttr>,
+    pub created_ms: u64,
+    pub billing: BillingMode,
+    /// Change streams, oldest first; only the last can be enabled.
+    #[serde(default)]
+    pub streams: Vec<ChangeStream>,
+}
+
+impl TableMeta {
+    /// The enabled change stream, if any.
+    pub fn enabled_stream(&self) -> Option<&ChangeStream> {
+        self.streams.last().filter(|s| s.is_enabled())
+    }
+
+    /// The newest change stream, enabled or not (DescribeTable's LatestStreamArn).
+    pub fn latest_stream(&self) -> Option<&ChangeStream> {
+        self.streams.last()
+    }
+
+    /// The change stream with this label.
+    pub fn stream_by_label(&self, label: &str) -> Option<&ChangeStream> {
+        self.streams.iter().find(|s| s.label() == label)
+    }
+
+    /// `TABLE_ARN/stream/LABEL`.
+    pub fn stream_arn(&self, stream: &ChangeStream) -> String {
+        format!("{}/stream/{}", self.arn, stream.label())
+    }
+
+    /// TableId: a stable UUID-shaped id derived from the ARN and the unique id.
+    pub fn table_id(&self) -> String {
+        let mut hasher = Md5::new();
+        hasher.update(self.arn.as_bytes());
+        hasher.update(self.id.to_be_bytes());
+        let hex: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default().to_string();
+        format!(
+            "{}-{}-{}-{}-{}",
+            part(0..8),
+            part(8..12),
+            part(12..16),
+            part(16..20),
+            part(20..32)
+        )
+    }
+
+    /// The key attributes: partition key, then sort key if any.
+    pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.partition_key).chain(self.sort_key.as_ref())
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<TableMeta> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| StoreError::Storage(format!("corrupt table metadata: {e}")))
+    }
+
+    fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| StoreError::Storage(e.to_string()))
+    }
+}
+
+/// A table with its live statistics, as DescribeTable reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDescription {
+    pub meta: TableMeta,
+    pub item_count: u64,
+    pub size_bytes: u64,
+}
+
+/// What CreateTable needs, already shaped (the API layer checks KeySchema
+/// against AttributeDefinitions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTable {
+    pub name: String,
+    pub partition_key: KeyAttr,
+    pub sort_key: Option<KeyAttr>,
+    pub billing: BillingMode,
+    /// `Some` to enable a change stream with this view type.
+    pub stream: Option<StreamViewType>,
+}
+
+/// The change UpdateTable makes to a table's stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamChange {
+    Enable(StreamViewType),
+    Disable,
+}
+
+/// "Requested resource not found: Table: NAME not found" (DescribeTable's words).
+pub fn table_not_found(name: &str) -> StoreError {
+    StoreError::ResourceNotFound(format!(
+        "Requested resource not found: Table: {name} not found"
+    ))
+}
+
+/// Checks a table name: `[a-zA-Z0-9_.-]+`, 3..=255 characters.
+pub fn check_table_name(name: &str) -> Result<()> {
+    validate::check(table_name_failures(name, "tableName"))
+}
+
+/// The constraint failures of a table name, for the member `member`.
+pub fn table_name_failures(name: &str, member: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if !name.chars().all(allowed) {
+        out.push(validate::failure(
+            name,
+            member,
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+        ));
+    }
+    if name.chars().count() < 3 {
+        out.push(validate::failure(
+            name,
+            member,
+            "Member must have length greater than or equal to 3",
+        ));
+    }
+    if name.chars().count() > 255 {
+        out.push(validate::failure(
+            name,
+            member,
+            "Member must have length less than or equal to 255",
+        ));
+    }
+    out
+}
+
+/// Reads a table's metadata from any table handle (read or write transaction).
+pub(crate) fn lookup<T: ReadableTable<&'static str, &'static [u8]>>(
+    table: &T,
+    name: &str,
+) -> Result<Option<TableMeta>> {
+    match table.get(name)? {
+        Some(v) => Ok(Some(TableMeta::decode(v.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// The table `name` inside a write, or `not_found(name)`.
+pub(crate) fn load_in(
+    ctx: &WriteCtx<'_>,
+    name: &str,
+    not_found: fn(&str) -> StoreError,
+) -> Result<TableMeta> {
+    let table = ctx.txn().open_table(TABLES)?;
+    lookup(&table, name)?.ok_or_else(|| not_found(name))
+}
+
+/// The table `name` in a read snapshot, or `not_found(name)`.
+pub(crate) fn load_read(
+    txn: &redb::ReadTransaction,
+    name: &str,
+    not_found: fn(&str) -> StoreError,
+) -> Result<TableMeta> {
+    let table = txn.open_table(TABLES)?;
+    lookup(&table, name)?.ok_or_else(|| not_found(name))
+}
+
+fn save_in(ctx: &WriteCtx<'_>, meta: &TableMeta) -> Result<()> {
+    let bytes = meta.encode()?;
+    ctx.txn()
+        .open_table(TABLES)?
+        .insert(meta.name.as_str(), bytes.as_slice())?;
+    Ok(())
+}
+
+/// CreateTable. Errors: Validation (bad name or key schema), ResourceInUse
+/// ("Table already exists: NAME").
+pub fn create_table(store: &Store, input: CreateTable) -> Result<TableDescription> {
+    check_table_name(&input.name)?;
+    if let Some(sk) = &input.sort_key
+        && sk.name == input.partition_key.name
+    {
+        return Err(StoreError::Validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name"
+                .into(),
+        ));
+    }
+    let region = store.options().region.clone();
+    let arn = format!("{}table/{}", store.arn_prefix("dynamodb"), input.name);
+    store.write(move |ctx| {
+        let tables = ctx.txn().open_table(TABLES)?;
+        if tables.get(input.name.as_str())?.is_some() {
+            return Err(StoreError::ResourceInUse(format!(
+                "Table already exists: {}",
+                input.name
+            )));
+        }
+        drop(tables);
+        let id = next_id(ctx)?;
+        let mut meta = TableMeta {
+            name: input.name,
+            id,
+            arn,
+            region,
+            partition_key: input.partition_key,
+            sort_key: input.sort_key,
+            created_ms: ctx.now_ms,
+            billing: input.billing,
+            streams: Vec::new(),
+        };
+        if let Some(view_type) = input.stream {
+            meta.streams.push(new_stream(ctx, view_type)?);
+        }
+        save_in(ctx, &meta)?;
+        ctx.txn().open_table(TABLE_STATS)?.insert(id, (0, 0))?;
+        Ok(TableDescription {
+            meta,
+            item_count: 0,
+            size_bytes: 0,
+        })
+    })
+}
+
+/// A new enabled stream with a fresh log. Labels have millisecond resolution,
+/// so a stream re-enabled within the same millisecond as the last one was
+/// created is dated one millisecond later, keeping labels (and ARNs) unique.
+fn new_stream(ctx: &WriteCtx<'_>, view_type: StreamViewType) -> Result<ChangeStream> {
+    Ok(ChangeStream {
+        log: next_id(ctx)?,
+        view_type,
+        created_ms: ctx.now_ms,
+        closed_ms: None,
+        closed_at_sequence: 0,
+    })
+}
+
+/// DescribeTable: the table and its exact item count and size.
+pub fn describe_table(store: &Store, name: &str) -> Result<TableDescription> {
+    check_table_name(name)?;
+    let txn = store.read()?;
+    let meta = load_read(&txn, name, table_not_found)?;
+    let stats = txn.open_table(TABLE_STATS)?;
+    let (item_count, size_bytes) = stats.get(meta.id)?.map(|v| v.value()).unwrap_or((0, 0));
+    Ok(TableDescription {
+        meta,
+        item_count,
+        size_bytes,
+    })
+}
+
+/// ListTables: up to `limit` (1..=100) names after `exclusive_start`, and the
+/// last name returned when more follow (LastEvaluatedTableName).
+pub fn list_tables(
+    store: &Store,
+    exclusive_start: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<String>, Option<String>)> {
+    let txn = store.read()?;
+    let table = txn.open_table(TABLES)?;
+    let range = match exclusive_start {
+        Some(start) => {
+            table.range::<&str>((std::ops::Bound::Excluded(start), std::ops::Bound::Unbounded))?
+        }
+        None => table.range::<&str>(..)?,
+    };
+    let mut names = Vec::new();
+    for entry in range {
+        let (key, _) = entry?;
+        if names.len() == limit {
+            let last = names.last().cloned();
+            return Ok((names, last));
+        }
+        names.push(key.value().to_string());
+    }
+    Ok((names, None))
+}
+
+/// How many tables exist.
+pub fn table_count(store: &Store) -> Result<u64> {
+    let txn = store.read()?;
+    Ok(txn.open_table(TABLES)?.len()?)
+}
+
+/// UpdateTable: enables or disables the change stream (and, if given, records a
+/// new billing mode). Enabling when a stream is enabled ("Table already has an
+/// enabled stream: TableName: NAME"), or disabling when none is ("Table has no
+/// stream to disable: TableName: NAME"), is a ValidationException as in DynamoDB.
+pub fn update_table(
+    store: &Store,
+    name: &str,
+    stream: Option<StreamChange>,
+    billing: Option<BillingMode>,
+) -> Result<TableDescription> {
+    check_table_name(name)?;
+    let name = name.to_string();
+    store.write(move |ctx| {
+        let mut meta = load_in(ctx, &name, table_not_found)?;
+        match (stream, meta.enabled_stream().is_some()) {
+            (Some(StreamChange::Enable(_)), true) => {
+                return Err(StoreError::Validation(format!(
+                    "Table already has an enabled stream: TableName: {name}"
+                )));
+            }
+            (Some(StreamChange::Disable), false) => {
+                return Err(StoreError::Validation(format!(
+                    "Table has no stream to disable: TableName: {name}"
+                )));
+            }
+            (Some(StreamChange::Enable(view_type)), false) => {
+                let mut stream = new_stream(ctx, view_type)?;
+                if let Some(last) = meta.streams.last() {
+                    stream.created_ms = stream.created_ms.max(last.created_ms.saturating_add(1));
+                }
+                meta.streams.push(stream);
+            }
+            (Some(StreamChange::Disable), true) => {
+                let now = ctx.now_ms;
+                let heads = ctx.txn().open_table(crate::schema::LOG_HEADS)?;
+                if let Some(last) = meta.streams.last_mut() {
+                    last.closed_at_sequence = records::head(&heads, last.log)?;
+                    last.closed_ms = Some(now);
+                }
+            }
+            (None, _) => {}
+        }
+        if let Some(billing) = billing {
+            meta.billing = billing;
+        }
+        save_in(ctx, &meta)?;
+        let stats = ctx.txn().open_table(TABLE_STATS)?;
+        let (item_count, size_bytes) = stats.get(meta.id)?.map(|v| v.value()).unwrap_or((0, 0));
+        Ok(TableDescription {
+            meta,
+            item_count,
+            size_bytes,
+        })
+    })
+}
+
+/// DeleteTable: removes the table, its items, its statistics and its change
+/// streams' records in one commit, and returns the description it had.
+pub fn delete_table(store: &Store, name: &str) -> Result<TableDescription> {
+    check_table_name(name)?;
+    let name = name.to_string();
+    store.write(move |ctx| {
+        let meta = load_in(ctx, &name, table_not_found)?;
+        let mut stats = ctx.txn().open_table(TABLE_STATS)?;
+        let (item_count, size_bytes) = stats.remove(meta.id)?.map(|v| v.value()).unwrap_or((0, 0));
+        drop(stats);
+        ctx.txn().open_table(TABLES)?.remove(name.as_str())?;
+        let mut items = ctx.txn().open_table(ITEMS)?;
+        let end = meta.id.saturating_add(1);
+        items.retain_in::<(u64, &[u8]), _>((meta.id, &[][..])..(end, &[][..]), |_, _| false)?;
+        drop(items);
+        for stream in &meta.streams {
+            records::delete_log(ctx, stream.log)?;
+        }
+        Ok(TableDescription {
+            meta,
+            item_count,
+            size_bytes,
+        })
+    })
+}
