@@ -19,7 +19,7 @@ mod tests;
 
 use eddy_store::Item;
 use eddy_store::tables::{ExpressionMaps, ReturnValues};
-use eddy_store::value::json::item_from_json;
+use eddy_store::value::json::item_from_object;
 use serde_json::Value;
 
 use crate::ApiError;
@@ -82,13 +82,13 @@ pub(crate) fn refuse_legacy(req: &Request<'_>) -> Result<(), ApiError> {
 /// A required item or key member in DynamoDB JSON.
 pub(crate) fn item_member(req: &Request<'_>, name: &str) -> Result<Item, ApiError> {
     let map = req.object(name)?;
-    Ok(item_from_json(&Value::Object(map.clone()))?)
+    Ok(item_from_object(map)?)
 }
 
 /// An optional item or key member in DynamoDB JSON.
 pub(crate) fn opt_item_member(req: &Request<'_>, name: &str) -> Result<Option<Item>, ApiError> {
     match req.opt_object(name)? {
-        Some(map) => Ok(Some(item_from_json(&Value::Object(map.clone()))?)),
+        Some(map) => Ok(Some(item_from_object(map)?)),
         None => Ok(None),
     }
 }

@@ -8,6 +8,7 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use crate::clock::Clock;
 use crate::error::{Result, StoreError};
+use crate::maintenance::Maintenance;
 use crate::notify::Notifier;
 use crate::schema::{self, FORMAT_VERSION, META};
 use crate::writer::{Durability, WriteCtx, Writer};
@@ -47,8 +48,9 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    // Field order matters: the writer must stop before the database closes.
+pub(crate) struct Inner {
+    // Field order matters: upkeep stops first, then the writer, then the database.
+    maintenance: std::sync::Mutex<Option<Maintenance>>,
     writer: Writer,
     db: Arc<redb::Database>,
     dir: PathBuf,
@@ -91,15 +93,25 @@ impl Store {
             options.clock.clone(),
             notifier.clone(),
         );
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
+                maintenance: std::sync::Mutex::new(None),
                 writer,
                 db,
                 dir: dir.to_path_buf(),
                 options,
                 notifier,
             }),
-        })
+        };
+        let upkeep = Maintenance::start(Arc::downgrade(&store.inner));
+        if let Ok(mut slot) = store.inner.maintenance.lock() {
+            *slot = Some(upkeep);
+        }
+        Ok(store)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Store {
+        Store { inner }
     }
 
     pub fn dir(&self) -> &Path {

@@ -2,7 +2,7 @@
 
 use eddy_store::Store;
 use eddy_store::tables::{self, Page, QueryRequest, ScanRequest, Select};
-use eddy_store::value::json::item_to_json;
+use eddy_store::value::json::{item_into_json, item_to_json};
 use serde_json::{Value, json};
 
 use super::{expression_maps, opt_item_member, refuse_legacy};
@@ -99,7 +99,7 @@ fn limit(req: &Request<'_>) -> Result<Option<u32>, ApiError> {
 fn page_json(page: Page, count_only: bool) -> Value {
     let mut out = json!({ "Count": page.count, "ScannedCount": page.scanned_count });
     if !count_only {
-        out["Items"] = Value::Array(page.items.iter().map(item_to_json).collect());
+        out["Items"] = Value::Array(page.items.into_iter().map(item_into_json).collect());
     }
     if let Some(key) = &page.last_evaluated_key {
         out["LastEvaluatedKey"] = item_to_json(key);

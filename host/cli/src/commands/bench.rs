@@ -41,6 +41,28 @@ pub struct BenchStoreArgs {
     /// Where the scratch data directories go (removed afterwards).
     #[arg(long)]
     pub scratch_dir: Option<PathBuf>,
+    /// Run only these phases (for profiling one path at a time).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Phase>,
+}
+
+/// The phases of `eddy bench store`, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    /// Durable PutItem, 1 and 64 writers.
+    Put,
+    /// Relaxed PutItem, 1 and 64 writers.
+    Relaxed,
+    /// PutRecords and GetRecords.
+    Records,
+    /// Loading a table, then Scan.
+    Scan,
+}
+
+impl BenchStoreArgs {
+    fn runs(&self, phase: Phase) -> bool {
+        self.only.is_empty() || self.only.contains(&phase)
+    }
 }
 
 pub fn run_store(args: &BenchStoreArgs) -> Result<()> {
@@ -59,7 +81,13 @@ pub fn run_store(args: &BenchStoreArgs) -> Result<()> {
         fsync_rate(&scratch.path("fsync"), phase)?,
         "fsync/s",
     );
-    for (durability, prefix) in [(Durability::Durable, ""), (Durability::Relaxed, "relaxed_")] {
+    for (durability, prefix, phase_name) in [
+        (Durability::Durable, "", Phase::Put),
+        (Durability::Relaxed, "relaxed_", Phase::Relaxed),
+    ] {
+        if !args.runs(phase_name) {
+            continue;
+        }
         for writers in [1usize, 64] {
             progress(args, &format!("PutItem, {prefix}{writers} writers"));
             let dir = scratch.path(&format!("put-{prefix}{writers}"));
@@ -71,18 +99,22 @@ pub fn run_store(args: &BenchStoreArgs) -> Result<()> {
             );
         }
     }
-    progress(args, "PutRecords x500 and GetRecords");
-    let (put_rate, get_rate) = records_rates(&scratch.path("records"), phase)?;
-    report("put_records_per_s", put_rate, "records/s");
-    report("get_records_per_s", get_rate, "records/s");
-    progress(
-        args,
-        &format!("loading {} items, then Scan", args.scan_items),
-    );
-    let (scan_rate, peak) = scan_rate(&scratch.path("scan"), args.scan_items)?;
-    report("scan_items_per_s", scan_rate, "items/s");
-    report("scan_peak_rss_mib", peak, "MiB peak RSS during the scan");
-    figures.insert("scan_items".into(), json!(args.scan_items));
+    if args.runs(Phase::Records) {
+        progress(args, "PutRecords x500 and GetRecords");
+        let (put_rate, get_rate) = records_rates(&scratch.path("records"), phase)?;
+        report("put_records_per_s", put_rate, "records/s");
+        report("get_records_per_s", get_rate, "records/s");
+    }
+    if args.runs(Phase::Scan) {
+        progress(
+            args,
+            &format!("loading {} items, then Scan", args.scan_items),
+        );
+        let (scan_rate, peak) = scan_rate(&scratch.path("scan"), args.scan_items)?;
+        report("scan_items_per_s", scan_rate, "items/s");
+        report("scan_peak_rss_mib", peak, "MiB peak RSS during the scan");
+        figures.insert("scan_items".into(), json!(args.scan_items));
+    }
     if args.json {
         println!("{}", Value::Object(figures));
     }

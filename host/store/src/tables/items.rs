@@ -219,7 +219,7 @@ pub fn update_item_in(ctx: &mut WriteCtx<'_>, request: &UpdateItemRequest) -> Re
 
 /// The Attributes UpdateItem returns. UPDATED_* return exactly the paths the
 /// update wrote; nothing is returned rather than an empty map.
-fn updated_values(
+pub(crate) fn updated_values(
     return_values: ReturnValues,
     update: Option<&Update>,
     old: Option<Item>,

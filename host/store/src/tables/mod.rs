@@ -18,6 +18,7 @@
 pub mod batch;
 pub mod change_streams;
 pub mod changes;
+pub mod images;
 pub mod items;
 mod key;
 pub mod meta;

@@ -377,7 +377,10 @@ where
         }
         page.scanned_count += 1;
         bytes = bytes.saturating_add(item_size(&item));
-        let last_key = key_attrs_of(meta, &item);
+        // The key is copied out only for the item that ends the page, not for
+        // every item read (that copy was a large part of a Scan's cost).
+        let full = page.scanned_count >= plan.limit || bytes >= MAX_PAGE_BYTES;
+        let last_key = full.then(|| key_attrs_of(meta, &item));
         let matched = match &plan.filter {
             Some(filter) => filter.evaluate(Some(&item))?,
             None => true,
@@ -388,8 +391,8 @@ where
                 page.items.push(project(plan.projection.as_ref(), item));
             }
         }
-        if page.scanned_count >= plan.limit || bytes >= MAX_PAGE_BYTES {
-            page.last_evaluated_key = Some(last_key);
+        if last_key.is_some() {
+            page.last_evaluated_key = last_key;
             break;
         }
     }

@@ -62,19 +62,36 @@ impl AttributeValue {
         map.insert(tag.to_string(), inner);
         Value::Object(map)
     }
+
+    /// The value in DynamoDB JSON, consuming it (strings move, not copied).
+    pub fn into_json(self) -> Value {
+        let (tag, inner) = match self {
+            AttributeValue::S(s) => ("S", Value::String(s)),
+            AttributeValue::M(m) => ("M", item_into_json(m)),
+            AttributeValue::L(l) => ("L", l.into_iter().map(Self::into_json).collect()),
+            AttributeValue::SS(s) => ("SS", s.into_iter().map(Value::String).collect()),
+            other => return other.to_json(),
+        };
+        let mut map = Map::with_capacity(1);
+        map.insert(tag.to_string(), inner);
+        Value::Object(map)
+    }
 }
 
 /// Parses an item (or key) in DynamoDB JSON: an object of name → value.
 pub fn item_from_json(value: &Value) -> Result<Item> {
-    let map = match value {
-        Value::Object(map) => map,
-        Value::Array(_) => {
-            return Err(shape(
-                "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>",
-            ));
-        }
-        _ => return Err(shape("Unexpected field type")),
-    };
+    match value {
+        Value::Object(map) => item_from_object(map),
+        Value::Array(_) => Err(shape(
+            "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>",
+        )),
+        _ => Err(shape("Unexpected field type")),
+    }
+}
+
+/// Parses an item (or key) given as the JSON object itself, so a request
+/// member is parsed where it lies instead of being cloned into a `Value`.
+pub fn item_from_object(map: &Map<String, Value>) -> Result<Item> {
     map.values().try_for_each(|v| check_value_shape(v, 1))?;
     item_from_map(map)
 }
@@ -82,6 +99,12 @@ pub fn item_from_json(value: &Value) -> Result<Item> {
 /// An item in DynamoDB JSON.
 pub fn item_to_json(item: &Item) -> Value {
     Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+}
+
+/// An item in DynamoDB JSON, consuming it: names and strings move instead of
+/// being copied (Scan and Query pages convert thousands of items).
+pub fn item_into_json(item: Item) -> Value {
+    Value::Object(item.into_iter().map(|(k, v)| (k, v.into_json())).collect())
 }
 
 /// The datatype fields DynamoDB looks at: known names, not null, in input order.
@@ -600,6 +623,11 @@ mod tests {
         #[test]
         fn items_round_trip(item in arb_item()) {
             prop_assert_eq!(item_from_json(&item_to_json(&item)).unwrap(), item);
+        }
+
+        #[test]
+        fn consuming_conversion_matches_the_borrowing_one(item in arb_item()) {
+            prop_assert_eq!(item_into_json(item.clone()), item_to_json(&item));
         }
     }
 }
