@@ -11,6 +11,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Trigger functions are wasm32-wasip2 components; the toolchain needs the target.
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 # The dev profile (dependencies optimised) shares its build with `cargo test`.
 cargo build --quiet --manifest-path "$root/Cargo.toml" -p eddy
 eddy_bin="${CARGO_TARGET_DIR:-$root/target}/debug/eddy"
