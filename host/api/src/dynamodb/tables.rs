@@ -42,7 +42,12 @@ pub(crate) fn describe(store: &Store, req: &Request<'_>) -> Result<Value, ApiErr
 }
 
 pub(crate) fn list(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
-    let limit = req.opt_u64("Limit")?.unwrap_or(100);
+    let limit = match req.get("Limit") {
+        None => 100,
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| ApiError::serialization("Limit must be an integer"))?,
+    };
     if !(1..=100).contains(&limit) {
         return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value {} 100",

@@ -272,6 +272,9 @@ fn retention_args<'a>(req: &Request<'a>) -> Result<(&'a str, u32), ApiError> {
     if hours.is_none() {
         checks.null("RetentionPeriodHours");
     }
+    // The API model's own bound (minimum 1) is checked before the service's
+    // 24..=8760 h rule, as Kinesis does.
+    checks.range(hours, "RetentionPeriodHours", 1, u64::MAX);
     checks.finish()?;
     let hours = hours.map_or(0, |h| u32::try_from(h).unwrap_or(u32::MAX));
     Ok((name, hours))

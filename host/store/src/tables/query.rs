@@ -146,7 +146,7 @@ pub fn query(store: &Store, request: &QueryRequest) -> Result<Page> {
     let prefix = partition_prefix(&key_condition.partition);
     let (mut lower, mut upper) = sort_bounds(&prefix, key_condition.sort.as_ref());
     if let Some(start) = &request.exclusive_start_key {
-        let start = key_from_param(&meta, start)?;
+        let start = start_key(&meta, start, "The provided starting key is invalid")?;
         if !start.starts_with(&prefix) {
             return Err(invalid(
                 "The provided starting key is outside query boundaries based on provided conditions",
@@ -198,7 +198,11 @@ pub fn scan(store: &Store, request: &ScanRequest) -> Result<Page> {
     let txn = store.read()?;
     let meta = load_read(&txn, &request.table, item_table_not_found)?;
     let lower = match &request.exclusive_start_key {
-        Some(start) => Bound::Excluded(key_from_param(&meta, start)?),
+        Some(start) => Bound::Excluded(start_key(
+            &meta,
+            start,
+            "The provided starting key is invalid: The provided key element does not match the schema",
+        )?),
         None => Bound::Unbounded,
     };
     let plan = Plan {
@@ -432,4 +436,14 @@ mod tests {
         assert!(check_segments(Some(0), Some(0)).is_err());
         assert_eq!(check_segments(Some(1), Some(2)).unwrap(), Some((1, 2)));
     }
+}
+
+/// ExclusiveStartKey as a stored key. DynamoDB words a bad one differently from a
+/// bad Key: "The provided starting key is invalid" (Query), with the schema
+/// detail appended (Scan).
+fn start_key(meta: &TableMeta, start: &Item, message: &str) -> Result<Vec<u8>> {
+    key_from_param(meta, start).map_err(|e| match e {
+        StoreError::Validation(_) => StoreError::Validation(message.to_string()),
+        other => other,
+    })
 }
