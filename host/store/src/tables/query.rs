@@ -403,6 +403,16 @@ where
     Ok(page)
 }
 
+/// ExclusiveStartKey as a stored key. DynamoDB words a bad one differently from a
+/// bad Key: "The provided starting key is invalid" (Query), with the schema
+/// detail appended (Scan).
+fn start_key(meta: &TableMeta, start: &Item, message: &str) -> Result<Vec<u8>> {
+    key_from_param(meta, start).map_err(|e| match e {
+        StoreError::Validation(_) => StoreError::Validation(message.to_string()),
+        other => other,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,14 +446,4 @@ mod tests {
         assert!(check_segments(Some(0), Some(0)).is_err());
         assert_eq!(check_segments(Some(1), Some(2)).unwrap(), Some((1, 2)));
     }
-}
-
-/// ExclusiveStartKey as a stored key. DynamoDB words a bad one differently from a
-/// bad Key: "The provided starting key is invalid" (Query), with the schema
-/// detail appended (Scan).
-fn start_key(meta: &TableMeta, start: &Item, message: &str) -> Result<Vec<u8>> {
-    key_from_param(meta, start).map_err(|e| match e {
-        StoreError::Validation(_) => StoreError::Validation(message.to_string()),
-        other => other,
-    })
 }
