@@ -71,6 +71,20 @@ pub enum Command {
     },
     /// Runs any operation of the dispatcher with a raw AWS-shaped JSON request.
     Call(commands::call::CallArgs),
+    /// Trigger functions: create (from a blueprint or a component), update code, list, delete.
+    Function {
+        #[command(subcommand)]
+        command: commands::function::FunctionCommand,
+    },
+    /// Runs a function on an event (a file or a console test template).
+    Invoke(commands::invoke::InvokeArgs),
+    /// The function code embedded in eddy (list, or `export NAME --output FILE`).
+    Blueprints(commands::blueprints::BlueprintsArgs),
+    /// Roles: named bundles of grants for functions.
+    Role {
+        #[command(subcommand)]
+        command: commands::role::RoleCommand,
+    },
     /// Measures eddy on this machine (scratch data directories, removed after).
     Bench {
         #[command(subcommand)]
@@ -87,6 +101,10 @@ pub fn run() -> Result<()> {
         Command::Table { command } => commands::table::run(&ctx, command),
         Command::Call(args) => commands::call::run(&ctx, args),
         Command::Bench { command } => commands::bench::run(command),
+        Command::Function { command } => commands::function::run(&ctx, command),
+        Command::Invoke(args) => commands::invoke::run(&ctx, args),
+        Command::Blueprints(args) => commands::blueprints::run(args),
+        Command::Role { command } => commands::role::run(&ctx, command),
     }
 }
 

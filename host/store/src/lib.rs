@@ -8,6 +8,7 @@ pub mod checkpoints;
 pub mod clock;
 pub mod error;
 pub mod expressions;
+pub mod functions;
 pub mod maintenance;
 pub mod notify;
 pub mod records;

@@ -27,3 +27,10 @@ pub(crate) const LOG_HEADS: TableDefinition<u64, (u64, u64)> = TableDefinition::
 /// (consumer, log id, shard index) → last sequence the consumer has processed.
 pub(crate) const CHECKPOINTS: TableDefinition<(&str, u64, u32), u64> =
     TableDefinition::new("checkpoints");
+/// Function name → `functions::FunctionConfig` as JSON (its settings and versions).
+pub(crate) const FUNCTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("functions");
+/// SHA-256 of a component (hex) → its bytes, stored once however many versions use it.
+pub(crate) const FUNCTION_CODE: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("function_code");
+/// Role name → `functions::Role` as JSON (a named bundle of grants).
+pub(crate) const ROLES: TableDefinition<&str, &[u8]> = TableDefinition::new("roles");

@@ -179,6 +179,10 @@ fn init_schema(db: &redb::Database) -> Result<()> {
         txn.open_table(schema::RECORDS)?;
         txn.open_table(schema::LOG_HEADS)?;
         txn.open_table(schema::CHECKPOINTS)?;
+        txn.open_table(schema::FUNCTIONS)?;
+        txn.open_table(schema::FUNCTION_CODE)?;
+        txn.open_table(schema::ROLES)?;
+        crate::functions::seed_roles(&txn)?;
     }
     txn.commit()?;
     Ok(())

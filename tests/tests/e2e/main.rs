@@ -6,6 +6,7 @@ mod bad_input;
 mod call;
 mod changes;
 mod crash;
+mod functions;
 mod options;
 mod streams;
 mod tables;

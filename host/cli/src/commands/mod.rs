@@ -3,7 +3,11 @@
 //! the store's tables themselves.
 
 pub mod bench;
+pub mod blueprints;
 pub mod call;
+pub mod function;
+pub mod invoke;
+pub mod role;
 pub mod stream;
 pub mod table;
 
@@ -34,7 +38,9 @@ impl Ctx {
         }
     }
 
-    fn store(&self) -> Result<&Store> {
+    /// The store itself, for the registries that have a typed API and no
+    /// AWS-shaped operation yet (functions, roles).
+    pub(crate) fn store(&self) -> Result<&Store> {
         if let Some(store) = self.store.get() {
             return Ok(store);
         }
