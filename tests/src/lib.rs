@@ -47,6 +47,27 @@ impl Default for Eddy {
 }
 
 impl Eddy {
+    /// Creates the lab's two tables: GameScoreRecords (RecordID:N, change
+    /// stream NEW_IMAGE) and GameScoresByUser (Username:S).
+    pub fn create_lab_tables(&self) {
+        self.ok(&[
+            "table",
+            "create",
+            "GameScoreRecords",
+            "--partition-key",
+            "RecordID:N",
+            "--stream",
+            "new-image",
+        ]);
+        self.ok(&[
+            "table",
+            "create",
+            "GameScoresByUser",
+            "--partition-key",
+            "Username:S",
+        ]);
+    }
+
     pub fn new() -> Eddy {
         Eddy {
             dir: tempfile::tempdir().expect("a temporary directory"),

@@ -15,25 +15,6 @@ fn score_event() -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn lab_tables(eddy: &Eddy) {
-    eddy.ok(&[
-        "table",
-        "create",
-        "GameScoreRecords",
-        "--partition-key",
-        "RecordID:N",
-        "--stream",
-        "new-image",
-    ]);
-    eddy.ok(&[
-        "table",
-        "create",
-        "GameScoresByUser",
-        "--partition-key",
-        "Username:S",
-    ]);
-}
-
 fn aggregator(eddy: &Eddy, role: &str) {
     eddy.ok(&[
         "function",
@@ -105,7 +86,7 @@ fn the_kinesis_blueprint_logs_the_decoded_test_record() {
 #[test]
 fn the_score_event_adds_janes_score_with_the_dynamodb_role() {
     let eddy = Eddy::new();
-    lab_tables(&eddy);
+    eddy.create_lab_tables();
     aggregator(&eddy, "lambda_basic_execution_dynamodb");
     let run = eddy.ok(&["invoke", "AggregateScoresByUser", "--event", &score_event()]);
     assert_eq!(run.json(), json!("Successfully processed 1 records."));
@@ -120,7 +101,7 @@ fn the_score_event_adds_janes_score_with_the_dynamodb_role() {
 #[test]
 fn the_basic_role_is_denied_and_writes_nothing() {
     let eddy = Eddy::new();
-    lab_tables(&eddy);
+    eddy.create_lab_tables();
     aggregator(&eddy, "lambda_basic_execution");
     let run = eddy.fails(&["invoke", "AggregateScoresByUser", "--event", &score_event()]);
     run.says(&["AccessDeniedException", "write:table/GameScoresByUser"]);

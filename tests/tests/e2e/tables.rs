@@ -5,29 +5,10 @@ use serde_json::{Value, json};
 
 const JANE: &str = r#"{"Username":{"S":"Jane Doe"}}"#;
 
-fn lab_tables(eddy: &Eddy) {
-    eddy.ok(&[
-        "table",
-        "create",
-        "GameScoreRecords",
-        "--partition-key",
-        "RecordID:N",
-        "--stream",
-        "new-image",
-    ]);
-    eddy.ok(&[
-        "table",
-        "create",
-        "GameScoresByUser",
-        "--partition-key",
-        "Username:S",
-    ]);
-}
-
 #[test]
 fn the_labs_aggregation_by_hand_adds_up_to_200() {
     let eddy = Eddy::new();
-    lab_tables(&eddy);
+    eddy.create_lab_tables();
     eddy.ok(&[
         "table", "put", "GameScoreRecords",
         r#"{"RecordID":{"N":"2"},"Username":{"S":"Jane Doe"},"Score":{"N":"100"},"Nickname":{"S":"JaneD"}}"#,
@@ -63,7 +44,7 @@ fn the_labs_aggregation_by_hand_adds_up_to_200() {
 #[test]
 fn a_missing_item_prints_nothing_and_succeeds() {
     let eddy = Eddy::new();
-    lab_tables(&eddy);
+    eddy.create_lab_tables();
     let run = eddy.ok(&["table", "get", "GameScoresByUser", JANE]);
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("no item"), "{}", run.stderr);
@@ -72,7 +53,7 @@ fn a_missing_item_prints_nothing_and_succeeds() {
 #[test]
 fn update_return_values_and_conditions() {
     let eddy = Eddy::new();
-    lab_tables(&eddy);
+    eddy.create_lab_tables();
     let new = eddy
         .ok(&[
             "table",
@@ -122,7 +103,7 @@ fn update_return_values_and_conditions() {
 #[test]
 fn delete_item_removes_it_and_can_return_it() {
     let eddy = Eddy::new();
-    lab_tables(&eddy);
+    eddy.create_lab_tables();
     eddy.ok(&[
         "table",
         "put",
@@ -266,7 +247,7 @@ fn scan_reads_every_item_and_follows_pages() {
 #[test]
 fn list_describe_and_delete_tables() {
     let eddy = Eddy::new();
-    lab_tables(&eddy);
+    eddy.create_lab_tables();
     let names = eddy.ok(&["table", "list"]).json();
     assert_eq!(
         names["TableNames"],
