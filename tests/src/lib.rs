@@ -4,7 +4,7 @@
 //! The binary belongs to another package, and cargo only exposes
 //! `CARGO_BIN_EXE_*` within a package, so it is found beside the test executable
 //! (`target/<profile>/eddy`, next to `target/<profile>/deps/`). Build it first:
-//! `cargo build -p eddy && cargo test --workspace` (see README.md). `EDDY_BIN`
+//! `bash .ci/run` (see README.md). `EDDY_BIN`
 //! overrides the path.
 
 use std::ffi::OsStr;
@@ -28,7 +28,7 @@ pub fn eddy_bin() -> PathBuf {
     let bin = profile_dir.join(format!("eddy{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
-        "{} is missing: run `cargo build -p eddy` first (README.md has the test command)",
+        "{} is missing: run `cargo build --workspace` first (README.md has the test command)",
         bin.display()
     );
     bin
