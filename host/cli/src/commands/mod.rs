@@ -1,6 +1,8 @@
-//! One module per command group, and `Ctx`, the one way every command reaches the
+//! One module per command group, and `Ctx`, the way every command reaches the
 //! data: an AWS-shaped request through `eddy_api::dispatch`. Commands never touch
-//! the store's tables themselves.
+//! the store's tables themselves. The one exception, until Lambda-shaped
+//! operations join the dispatcher, is the function and role registry, which
+//! commands reach through its typed store API (`Ctx::store`).
 
 pub mod bench;
 pub mod blueprints;
