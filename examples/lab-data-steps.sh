@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The lab's data steps, run with the eddy CLI on this machine:
 #   Part 1: create Lab-Stream, put records, read them back.
+#           Create ProcessKinesisRecords from the blueprint, invoke it with the
+#           console's Kinesis test event.
 #   Part 2: create GameScoreRecords (change stream NEW_IMAGE) and GameScoresByUser,
-#           put the lab's score item, show its change record, then do the
-#           aggregation the lab's Lambda does (ADD Score :attrValue) by hand,
-#           and read Jane Doe's total from GameScoresByUser: 100.
+#           put the lab's score item, show its change record, create
+#           AggregateScoresByUser (a WebAssembly component) and invoke it with
+#           the lab's `score` test event, then read Jane Doe's total: 100.
+#   (Triggers that fire the functions by themselves come with `eddy lab`.)
 #
 # Usage: examples/lab-data-steps.sh [DATA_DIR]
 # DATA_DIR defaults to a fresh temporary directory, removed at the end.
@@ -37,6 +40,11 @@ eddy stream put Lab-Stream --partition-key user-1 --data 'Goodbye.'
 step "Read them back from the oldest (one JSON line per record, data decoded)"
 eddy stream read Lab-Stream --from trim-horizon
 
+step "Part 1, tasks 2-3: create ProcessKinesisRecords from the blueprint and test it"
+eddy function create ProcessKinesisRecords --blueprint kinesis-process-record \
+    --role lambda_basic_execution
+eddy invoke ProcessKinesisRecords --template kinesis
+
 step "Part 2, task 4: create GameScoreRecords (RecordID:N, change stream NEW_IMAGE)"
 eddy table create GameScoreRecords --partition-key RecordID:N --stream new-image
 
@@ -50,10 +58,10 @@ eddy table put GameScoreRecords \
 step "The change record the put produced (what the lab's trigger receives)"
 eddy table changes GameScoreRecords
 
-step "The aggregation the lab's function does, by hand: ADD Score :attrValue"
-eddy table update GameScoresByUser '{"Username":{"S":"Jane Doe"}}' \
-    --update-expression 'ADD Score :attrValue' \
-    --values '{":attrValue":{"N":"100"}}'
+step "Part 2, task 5: create AggregateScoresByUser and run the lab's score test event"
+eddy function create AggregateScoresByUser --blueprint dynamodb-aggregate-scores \
+    --role lambda_basic_execution_dynamodb
+eddy invoke AggregateScoresByUser --event "$root/examples/events/score.json"
 
 step "Jane Doe in GameScoresByUser (Score 100)"
 eddy table get GameScoresByUser '{"Username":{"S":"Jane Doe"}}'
