@@ -127,10 +127,20 @@ pub struct Overlay {
 /// Reads images through the overlay, remembering each item's base.
 struct Source<'a> {
     store: &'a Store,
+    metas: &'a mut HashMap<String, TableMeta>,
     items: &'a mut BTreeMap<(String, Vec<u8>), Entry>,
 }
 
 impl ImageSource for Source<'_> {
+    fn table(&mut self, name: &str) -> Result<TableMeta, StoreError> {
+        if let Some(meta) = self.metas.get(name) {
+            return Ok(meta.clone());
+        }
+        let meta = images::table_meta(self.store, name)?;
+        self.metas.insert(name.to_string(), meta.clone());
+        Ok(meta)
+    }
+
     fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>, StoreError> {
         let slot = (meta.name.clone(), key.to_vec());
         if let Some(entry) = self.items.get(&slot) {
@@ -177,17 +187,13 @@ impl Overlay {
     }
 
     fn meta(&mut self, table: &str) -> Result<TableMeta, StoreError> {
-        if let Some(meta) = self.metas.get(table) {
-            return Ok(meta.clone());
-        }
-        let meta = images::table_meta(&self.store, table)?;
-        self.metas.insert(table.to_string(), meta.clone());
-        Ok(meta)
+        self.source().table(table)
     }
 
     fn source(&mut self) -> Source<'_> {
         Source {
             store: &self.store,
+            metas: &mut self.metas,
             items: &mut self.writes.items,
         }
     }
@@ -201,27 +207,24 @@ impl Overlay {
 
     /// PutItem into the overlay; returns what ReturnValues asked for.
     pub fn put(&mut self, request: &PutItemRequest) -> Result<Option<Item>, StoreError> {
-        let meta = self.meta(&request.table)?;
-        let planned = images::plan_put(&meta, request, &mut self.source())?;
-        self.apply(&meta, planned)
+        let planned = images::plan_put(request, &mut self.source())?;
+        self.apply(planned)
     }
 
     /// UpdateItem into the overlay.
     pub fn update(&mut self, request: &UpdateItemRequest) -> Result<Option<Item>, StoreError> {
-        let meta = self.meta(&request.table)?;
-        let planned = images::plan_update(&meta, request, &mut self.source())?;
-        self.apply(&meta, planned)
+        let planned = images::plan_update(request, &mut self.source())?;
+        self.apply(planned)
     }
 
     /// DeleteItem into the overlay.
     pub fn delete(&mut self, request: &DeleteItemRequest) -> Result<Option<Item>, StoreError> {
-        let meta = self.meta(&request.table)?;
-        let planned = images::plan_delete(&meta, request, &mut self.source())?;
-        self.apply(&meta, planned)
+        let planned = images::plan_delete(request, &mut self.source())?;
+        self.apply(planned)
     }
 
-    fn apply(&mut self, meta: &TableMeta, planned: Planned) -> Result<Option<Item>, StoreError> {
-        let slot = (meta.name.clone(), planned.key);
+    fn apply(&mut self, planned: Planned) -> Result<Option<Item>, StoreError> {
+        let slot = (planned.meta.name, planned.key);
         let entry = self.writes.items.get_mut(&slot).ok_or_else(|| {
             StoreError::Storage("internal error: planned write lost its item".into())
         })?;

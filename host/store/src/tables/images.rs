@@ -15,7 +15,7 @@ use super::items::{
     item_table_not_found, parse_condition, read_item_in, store_change, updated_values,
 };
 use super::key::{key_attrs_of, key_from_param, key_names, key_of_item};
-use super::meta::{TableMeta, load_read, lookup};
+use super::meta::{TableMeta, load_in, load_read, lookup};
 use crate::error::{Result, StoreError};
 use crate::schema::{ITEMS, TABLES};
 use crate::store::Store;
@@ -24,8 +24,10 @@ use crate::value::codec::decode_item;
 use crate::value::size::{MAX_ITEM_BYTES, check_item_depth, check_item_size, item_size};
 use crate::writer::WriteCtx;
 
-/// Where a planned write reads the current image of an item from.
+/// Where a planned write reads its table and the current image of an item from.
 pub trait ImageSource {
+    /// The table `name`, or DynamoDB's "Requested resource not found".
+    fn table(&mut self, name: &str) -> Result<TableMeta>;
     /// The item under the encoded `key` of `meta`'s table as the writer sees it
     /// now (`None` when there is none).
     fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>>;
@@ -34,6 +36,8 @@ pub trait ImageSource {
 /// A write worked out but not stored: `old` → `new` for the item with `key`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
+    /// The table written to.
+    pub meta: TableMeta,
     /// The encoded primary key (the ITEMS key's byte half).
     pub key: Vec<u8>,
     /// The primary-key attributes of the item.
@@ -67,27 +71,23 @@ pub fn read_image(store: &Store, table_id: u64, key: &[u8]) -> Result<Option<Ite
 }
 
 /// PutItem's checks and result, against `source`'s image of the item.
-pub fn plan_put(
-    meta: &TableMeta,
-    request: &PutItemRequest,
-    source: &mut dyn ImageSource,
-) -> Result<Planned> {
-    check_old_only(request.return_values)?;
+pub fn plan_put(request: &PutItemRequest, source: &mut dyn ImageSource) -> Result<Planned> {
+    request.return_values.check_old_only()?;
     check_item_size(&request.item)?;
     check_item_depth(&request.item)?;
     let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
-    let key = key_of_item(meta, &request.item)?;
-    let old = source.image(meta, &key)?;
+    let meta = source.table(&request.table)?;
+    let key = key_of_item(&meta, &request.item)?;
+    let old = source.image(&meta, &key)?;
     check_condition(
         condition.as_ref(),
         old.as_ref(),
         request.return_old_on_failure,
     )?;
-    let returned = old
-        .clone()
-        .filter(|_| request.return_values == ReturnValues::AllOld);
+    let returned = all_old(request.return_values, &old);
     Ok(Planned {
-        keys: key_attrs_of(meta, &request.item),
+        keys: key_attrs_of(&meta, &request.item),
+        meta,
         key,
         old,
         new: Some(request.item.clone()),
@@ -96,24 +96,20 @@ pub fn plan_put(
 }
 
 /// DeleteItem's checks and result, against `source`'s image of the item.
-pub fn plan_delete(
-    meta: &TableMeta,
-    request: &DeleteItemRequest,
-    source: &mut dyn ImageSource,
-) -> Result<Planned> {
-    check_old_only(request.return_values)?;
+pub fn plan_delete(request: &DeleteItemRequest, source: &mut dyn ImageSource) -> Result<Planned> {
+    request.return_values.check_old_only()?;
     let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
-    let key = key_from_param(meta, &request.key)?;
-    let old = source.image(meta, &key)?;
+    let meta = source.table(&request.table)?;
+    let key = key_from_param(&meta, &request.key)?;
+    let old = source.image(&meta, &key)?;
     check_condition(
         condition.as_ref(),
         old.as_ref(),
         request.return_old_on_failure,
     )?;
-    let returned = old
-        .clone()
-        .filter(|_| request.return_values == ReturnValues::AllOld);
+    let returned = all_old(request.return_values, &old);
     Ok(Planned {
+        meta,
         key,
         keys: request.key.clone(),
         old,
@@ -124,11 +120,7 @@ pub fn plan_delete(
 
 /// UpdateItem's checks and result, against `source`'s image of the item. A
 /// missing item is created from its key and what the update writes.
-pub fn plan_update(
-    meta: &TableMeta,
-    request: &UpdateItemRequest,
-    source: &mut dyn ImageSource,
-) -> Result<Planned> {
+pub fn plan_update(request: &UpdateItemRequest, source: &mut dyn ImageSource) -> Result<Planned> {
     let mut cx = request.expressions.context()?;
     let update = request
         .update
@@ -141,15 +133,16 @@ pub fn plan_update(
         .map(|text| cx.parse_condition(text, "ConditionExpression"))
         .transpose()?;
     cx.finish()?;
-    let key = key_from_param(meta, &request.key)?;
-    let old = source.image(meta, &key)?;
+    let meta = source.table(&request.table)?;
+    let key = key_from_param(&meta, &request.key)?;
+    let old = source.image(&meta, &key)?;
     check_condition(
         condition.as_ref(),
         old.as_ref(),
         request.return_old_on_failure,
     )?;
     let mut new = match &update {
-        Some(update) => update.apply(old.as_ref(), &key_names(meta))?.0,
+        Some(update) => update.apply(old.as_ref(), &key_names(&meta))?.0,
         None => old.clone().unwrap_or_default(),
     };
     new.extend(request.key.clone());
@@ -159,19 +152,56 @@ pub fn plan_update(
         ));
     }
     check_item_depth(&new)?;
-    let returned = updated_values(
-        request.return_values,
-        update.as_ref(),
-        old.clone(),
-        new.clone(),
-    );
+    // Cloning the images is only worth it when the caller asked for them.
+    let returned = match request.return_values {
+        ReturnValues::None => None,
+        asked => updated_values(asked, update.as_ref(), old.clone(), new.clone()),
+    };
     Ok(Planned {
+        meta,
         key,
         keys: request.key.clone(),
         old,
         new: Some(new),
         returned,
     })
+}
+
+/// The old image when ReturnValues is ALL_OLD (cloned only then).
+fn all_old(return_values: ReturnValues, old: &Option<Item>) -> Option<Item> {
+    match return_values {
+        ReturnValues::AllOld => old.clone(),
+        _ => None,
+    }
+}
+
+/// Stores a planned write (item, statistics, change record) in the caller's job
+/// and returns what ReturnValues asked for.
+pub fn store_planned(ctx: &mut WriteCtx<'_>, planned: Planned) -> Result<Option<Item>> {
+    let Planned {
+        meta,
+        key,
+        keys,
+        old,
+        new,
+        returned,
+    } = planned;
+    store_change(ctx, &meta, &key, &keys, old.as_ref(), new.as_ref())?;
+    Ok(returned)
+}
+
+/// Plans against the write transaction itself: what the `*_in` item operations
+/// of `items` use.
+pub(crate) struct InWrite<'a, 't>(pub(crate) &'a WriteCtx<'t>);
+
+impl ImageSource for InWrite<'_, '_> {
+    fn table(&mut self, name: &str) -> Result<TableMeta> {
+        load_in(self.0, name, item_table_not_found)
+    }
+
+    fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>> {
+        read_item_in(self.0, meta.id, key)
+    }
 }
 
 /// The table `name` as this write sees it; `None` if it does not exist.
@@ -207,16 +237,6 @@ pub fn stream_exists_in(ctx: &WriteCtx<'_>, name: &str) -> Result<bool> {
     Ok(crate::streams::meta::lookup(&streams, name)?.is_some())
 }
 
-/// PutItem and DeleteItem return only NONE or ALL_OLD.
-fn check_old_only(return_values: ReturnValues) -> Result<()> {
-    match return_values {
-        ReturnValues::None | ReturnValues::AllOld => Ok(()),
-        _ => Err(StoreError::Validation(
-            "ReturnValues can only be ALL_OLD or NONE".into(),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +248,10 @@ mod tests {
     struct Snapshot<'a>(&'a Store);
 
     impl ImageSource for Snapshot<'_> {
+        fn table(&mut self, name: &str) -> Result<TableMeta> {
+            table_meta(self.0, name)
+        }
+
         fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>> {
             read_image(self.0, meta.id, key)
         }
@@ -274,7 +298,7 @@ mod tests {
             return_values: ReturnValues::AllNew,
             ..UpdateItemRequest::default()
         };
-        let planned = plan_update(&meta, &request, &mut Snapshot(&store)).unwrap();
+        let planned = plan_update(&request, &mut Snapshot(&store)).unwrap();
         assert_eq!(planned.old, None);
         assert_eq!(planned.returned, planned.new);
         let encoded = encode_key(&meta, &key("jane")).unwrap();
@@ -300,14 +324,13 @@ mod tests {
     #[test]
     fn a_failed_condition_plans_nothing() {
         let (_dir, store) = store_with_table();
-        let meta = table_meta(&store, "Users").unwrap();
         let request = DeleteItemRequest {
             table: "Users".into(),
             key: key("nobody"),
             condition: Some("attribute_exists(Score)".into()),
             ..DeleteItemRequest::default()
         };
-        let err = plan_delete(&meta, &request, &mut Snapshot(&store)).unwrap_err();
+        let err = plan_delete(&request, &mut Snapshot(&store)).unwrap_err();
         assert!(matches!(err, StoreError::ConditionalCheckFailed { .. }));
     }
 

@@ -2,23 +2,25 @@
 //!
 //! Each write exists twice: `*_in(ctx, request)` runs inside a caller's write
 //! job (trigger handlers commit their writes with their checkpoint), and the
-//! Store-level function wraps it in its own `store.write`. Every `*_in` checks
-//! everything (input, table, key, condition, size) before it writes, so an
-//! error leaves nothing behind.
+//! Store-level function wraps it in its own `store.write`. Every `*_in` is the
+//! `images::plan_*` of the write (all checks: input, table, key, condition,
+//! size) followed by storing the planned image, so an error leaves nothing
+//! behind and the WASM overlay plans with the very same code.
 
 use redb::ReadableTable;
 use serde_json::{Map, Value};
 
 use super::changes;
-use super::key::{key_attrs_of, key_from_param, key_names, key_of_item};
-use super::meta::{TableMeta, load_in, load_read};
+use super::images::{InWrite, plan_delete, plan_put, plan_update, store_planned};
+use super::key::key_from_param;
+use super::meta::{TableMeta, load_read};
 use crate::error::{Result, StoreError};
 use crate::expressions::{Condition, ExpressionContext, Projection, Update};
 use crate::schema::{ITEMS, TABLE_STATS};
 use crate::store::Store;
 use crate::value::Item;
 use crate::value::codec::{decode_item, encode_item};
-use crate::value::size::{check_item_depth, check_item_size, item_size};
+use crate::value::size::item_size;
 use crate::writer::WriteCtx;
 
 /// What a write returns (ReturnValues).
@@ -50,7 +52,7 @@ impl ReturnValues {
     }
 
     /// PutItem and DeleteItem return only NONE or ALL_OLD.
-    fn check_old_only(self) -> Result<()> {
+    pub(crate) fn check_old_only(self) -> Result<()> {
         match self {
             ReturnValues::None | ReturnValues::AllOld => Ok(()),
             _ => Err(StoreError::Validation(
@@ -130,21 +132,8 @@ pub fn put_item(store: &Store, request: PutItemRequest) -> Result<Option<Item>> 
 
 /// PutItem inside the caller's write job.
 pub fn put_item_in(ctx: &mut WriteCtx<'_>, request: &PutItemRequest) -> Result<Option<Item>> {
-    request.return_values.check_old_only()?;
-    check_item_size(&request.item)?;
-    check_item_depth(&request.item)?;
-    let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
-    let meta = load_in(ctx, &request.table, item_table_not_found)?;
-    let key = key_of_item(&meta, &request.item)?;
-    let old = read_item_in(ctx, meta.id, &key)?;
-    check_condition(
-        condition.as_ref(),
-        old.as_ref(),
-        request.return_old_on_failure,
-    )?;
-    let keys = key_attrs_of(&meta, &request.item);
-    store_change(ctx, &meta, &key, &keys, old.as_ref(), Some(&request.item))?;
-    Ok(old.filter(|_| request.return_values == ReturnValues::AllOld))
+    let planned = plan_put(request, &mut InWrite(ctx))?;
+    store_planned(ctx, planned)
 }
 
 /// DeleteItem in its own write job.
@@ -155,18 +144,8 @@ pub fn delete_item(store: &Store, request: DeleteItemRequest) -> Result<Option<I
 /// DeleteItem inside the caller's write job. Deleting a missing item succeeds
 /// and changes nothing (no change record).
 pub fn delete_item_in(ctx: &mut WriteCtx<'_>, request: &DeleteItemRequest) -> Result<Option<Item>> {
-    request.return_values.check_old_only()?;
-    let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
-    let meta = load_in(ctx, &request.table, item_table_not_found)?;
-    let key = key_from_param(&meta, &request.key)?;
-    let old = read_item_in(ctx, meta.id, &key)?;
-    check_condition(
-        condition.as_ref(),
-        old.as_ref(),
-        request.return_old_on_failure,
-    )?;
-    store_change(ctx, &meta, &key, &request.key, old.as_ref(), None)?;
-    Ok(old.filter(|_| request.return_values == ReturnValues::AllOld))
+    let planned = plan_delete(request, &mut InWrite(ctx))?;
+    store_planned(ctx, planned)
 }
 
 /// UpdateItem in its own write job.
@@ -177,44 +156,8 @@ pub fn update_item(store: &Store, request: UpdateItemRequest) -> Result<Option<I
 /// UpdateItem inside the caller's write job. An update of a missing item
 /// creates it (key + what the update writes).
 pub fn update_item_in(ctx: &mut WriteCtx<'_>, request: &UpdateItemRequest) -> Result<Option<Item>> {
-    let mut cx = request.expressions.context()?;
-    let update = request
-        .update
-        .as_deref()
-        .map(|text| cx.parse_update(text))
-        .transpose()?;
-    let condition = request
-        .condition
-        .as_deref()
-        .map(|text| cx.parse_condition(text, "ConditionExpression"))
-        .transpose()?;
-    cx.finish()?;
-    let meta = load_in(ctx, &request.table, item_table_not_found)?;
-    let key = key_from_param(&meta, &request.key)?;
-    let old = read_item_in(ctx, meta.id, &key)?;
-    check_condition(
-        condition.as_ref(),
-        old.as_ref(),
-        request.return_old_on_failure,
-    )?;
-    let mut new = match &update {
-        Some(update) => update.apply(old.as_ref(), &key_names(&meta))?.0,
-        None => old.clone().unwrap_or_default(),
-    };
-    new.extend(request.key.clone());
-    if item_size(&new) > crate::value::size::MAX_ITEM_BYTES {
-        return Err(StoreError::Validation(
-            "Item size to update has exceeded the maximum allowed size".into(),
-        ));
-    }
-    check_item_depth(&new)?;
-    store_change(ctx, &meta, &key, &request.key, old.as_ref(), Some(&new))?;
-    Ok(updated_values(
-        request.return_values,
-        update.as_ref(),
-        old,
-        new,
-    ))
+    let planned = plan_update(request, &mut InWrite(ctx))?;
+    store_planned(ctx, planned)
 }
 
 /// The Attributes UpdateItem returns. UPDATED_* return exactly the paths the
