@@ -15,7 +15,7 @@ use super::items::{ExpressionMaps, item_table_not_found, project};
 use super::key::{key_attrs_of, key_from_param};
 use super::meta::{TableMeta, load_read};
 use crate::error::{Result, StoreError};
-use crate::expressions::{Condition, KeyCondition, Projection, SortCondition};
+use crate::expressions::{Condition, ExpressionContext, KeyCondition, Projection, SortCondition};
 use crate::schema::ITEMS;
 use crate::store::Store;
 use crate::value::codec::decode_item;
@@ -121,6 +121,19 @@ fn check_limit(limit: Option<u32>) -> Result<usize> {
     }
 }
 
+/// The FilterExpression and ProjectionExpression Query and Scan share.
+fn filter_and_projection(
+    cx: &mut ExpressionContext,
+    filter: Option<&str>,
+    projection: Option<&str>,
+) -> Result<(Option<Condition>, Option<Projection>)> {
+    let filter = filter
+        .map(|t| cx.parse_condition(t, "FilterExpression"))
+        .transpose()?;
+    let projection = projection.map(|t| cx.parse_projection(t)).transpose()?;
+    Ok((filter, projection))
+}
+
 /// Query: the items of one partition in sort-key order.
 pub fn query(store: &Store, request: &QueryRequest) -> Result<Page> {
     let count_only = check_select(request.select, request.projection.is_some())?;
@@ -131,16 +144,11 @@ pub fn query(store: &Store, request: &QueryRequest) -> Result<Page> {
     let sk_name = meta.sort_key.as_ref().map(|a| a.name.as_str());
     let key_condition =
         cx.parse_key_condition(&request.key_condition, &meta.partition_key.name, sk_name)?;
-    let filter = request
-        .filter
-        .as_deref()
-        .map(|t| cx.parse_condition(t, "FilterExpression"))
-        .transpose()?;
-    let projection = request
-        .projection
-        .as_deref()
-        .map(|t| cx.parse_projection(t))
-        .transpose()?;
+    let (filter, projection) = filter_and_projection(
+        &mut cx,
+        request.filter.as_deref(),
+        request.projection.as_deref(),
+    )?;
     cx.finish()?;
     check_key_condition_types(&meta, &key_condition)?;
     let prefix = partition_prefix(&key_condition.partition);
@@ -184,16 +192,11 @@ pub fn scan(store: &Store, request: &ScanRequest) -> Result<Page> {
     let limit = check_limit(request.limit)?;
     let segment = check_segments(request.segment, request.total_segments)?;
     let mut cx = request.expressions.context()?;
-    let filter = request
-        .filter
-        .as_deref()
-        .map(|t| cx.parse_condition(t, "FilterExpression"))
-        .transpose()?;
-    let projection = request
-        .projection
-        .as_deref()
-        .map(|t| cx.parse_projection(t))
-        .transpose()?;
+    let (filter, projection) = filter_and_projection(
+        &mut cx,
+        request.filter.as_deref(),
+        request.projection.as_deref(),
+    )?;
     cx.finish()?;
     let txn = store.read()?;
     let meta = load_read(&txn, &request.table, item_table_not_found)?;
