@@ -6,23 +6,62 @@
 
 pub mod dynamodb;
 pub mod dynamodb_streams;
+pub mod eddy;
 pub mod error;
 pub mod kinesis;
+pub mod lambda;
+pub mod logs;
+pub mod metrics;
 mod request;
+mod services;
 
 use eddy_store::Store;
 use serde_json::Value;
 
 pub use error::ApiError;
+pub use services::Api;
 
 /// The services the dispatcher speaks, by their X-Amz-Target prefix.
 pub const KINESIS: &str = "Kinesis_20131202";
 pub const DYNAMODB: &str = "DynamoDB_20120810";
 pub const DYNAMODB_STREAMS: &str = "DynamoDBStreams_20120810";
+/// Lambda (a REST-JSON service on the wire; named like the others here).
+pub const LAMBDA: &str = "Lambda_20150331";
+/// CloudWatch Logs.
+pub const LOGS: &str = "Logs_20140328";
+/// CloudWatch (metrics), by its JSON-protocol target prefix.
+pub const CLOUDWATCH: &str = "GraniteServiceVersion20100801";
+/// eddy's own operations (roles, blueprints).
+pub const EDDY: &str = "Eddy_20261124";
 
-/// Runs one operation. `operation` is `<Service_Version>.<Operation>`; a bare
-/// operation name is refused, so a typo never reaches the wrong service.
+/// Runs one data-plane operation (Kinesis, DynamoDB, DynamoDB Streams) on
+/// `store`. `Api::dispatch` takes every operation; this is its data-plane part,
+/// for callers that hold only a store.
 pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value, ApiError> {
+    let (service, name) = split(operation, request)?;
+    match service {
+        KINESIS => kinesis::dispatch(store, name, request),
+        DYNAMODB => dynamodb::dispatch(store, name, request),
+        DYNAMODB_STREAMS => dynamodb_streams::dispatch(store, name, request),
+        _ => Err(ApiError::unknown_operation(operation)),
+    }
+}
+
+/// `Api::dispatch`: every service.
+fn route(api: &Api, operation: &str, request: &Value) -> Result<Value, ApiError> {
+    let (service, name) = split(operation, request)?;
+    match service {
+        LAMBDA => lambda::dispatch(api, name, request),
+        LOGS => logs::dispatch(api, name, request),
+        CLOUDWATCH => metrics::dispatch(api, name, request),
+        EDDY => eddy::dispatch(api, name, request),
+        _ => dispatch(api.store(), operation, request),
+    }
+}
+
+/// `<Service_Version>.<Operation>` split in two; a bare operation name is
+/// refused, so a typo never reaches the wrong service.
+fn split<'a>(operation: &'a str, request: &Value) -> Result<(&'a str, &'a str), ApiError> {
     let Some((service, name)) = operation.split_once('.') else {
         return Err(ApiError::unknown_operation(operation));
     };
@@ -31,10 +70,5 @@ pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value
             "the request body must be a JSON object",
         ));
     }
-    match service {
-        KINESIS => kinesis::dispatch(store, name, request),
-        DYNAMODB => dynamodb::dispatch(store, name, request),
-        DYNAMODB_STREAMS => dynamodb_streams::dispatch(store, name, request),
-        _ => Err(ApiError::unknown_operation(operation)),
-    }
+    Ok((service, name))
 }

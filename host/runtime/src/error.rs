@@ -18,6 +18,9 @@ pub enum RuntimeError {
     /// The component cache could not be read or written.
     #[error("component cache error: {0}")]
     Cache(String),
+    /// The store refused or failed (e.g. no such function or version).
+    #[error(transparent)]
+    Store(#[from] eddy_store::StoreError),
 }
 
 /// Why an invocation failed. `Display` is the name the logs and metrics use.

@@ -2,6 +2,7 @@
 pub mod bindgen;
 mod cache;
 mod convert;
+pub mod deployed;
 pub mod engine;
 pub mod error;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod invoke;
 mod logs;
 pub mod overlay;
 pub mod sandbox;
+pub mod telemetry;
 
 /// The guest components built from guests/ (by build.rs): the two lab
 /// blueprints embedded as bytes, and every guest's path (test guests).

@@ -10,6 +10,7 @@ pub mod error;
 pub mod expressions;
 pub mod functions;
 pub mod maintenance;
+pub mod mappings;
 pub mod notify;
 pub mod records;
 mod schema;

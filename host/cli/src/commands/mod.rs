@@ -17,6 +17,7 @@ use std::cell::OnceCell;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use eddy_api::Api;
 use eddy_store::{Durability, Store, StoreOptions};
 use serde_json::Value;
 
@@ -28,6 +29,7 @@ pub struct Ctx {
     data_dir: PathBuf,
     durability: Durability,
     store: OnceCell<Store>,
+    api: OnceCell<Api>,
 }
 
 impl Ctx {
@@ -37,6 +39,7 @@ impl Ctx {
             data_dir,
             durability,
             store: OnceCell::new(),
+            api: OnceCell::new(),
         }
     }
 
@@ -60,8 +63,16 @@ impl Ctx {
     /// An AWS error comes back as the error itself, so the user sees
     /// `ResourceNotFoundException: ...` first.
     pub fn call(&self, operation: &str, request: &Value) -> Result<Value> {
-        let store = self.store()?;
-        Ok(eddy_api::dispatch(store, operation, request)?)
+        Ok(self.api()?.dispatch(operation, request)?)
+    }
+
+    /// The dispatcher over this directory's store.
+    fn api(&self) -> Result<&Api> {
+        if let Some(api) = self.api.get() {
+            return Ok(api);
+        }
+        let api = Api::new(self.store()?.clone());
+        Ok(self.api.get_or_init(|| api))
     }
 
     /// `call` for a Kinesis operation (`kinesis("PutRecord", ...)`).

@@ -1,0 +1,55 @@
+//! `Api`: the dispatcher with everything behind it — the store for the data
+//! plane, and (started on first use, since it builds a WASM engine) the
+//! deployed functions for the Lambda, logs and metrics operations.
+
+use std::sync::{Arc, Mutex};
+
+use eddy_runtime::deployed::Functions;
+use eddy_runtime::invoke::RuntimeOptions;
+use eddy_store::Store;
+use serde_json::Value;
+
+use crate::ApiError;
+
+/// The one dispatcher of a data directory. Share it (`Arc`) across threads.
+pub struct Api {
+    store: Store,
+    functions: Mutex<Option<Arc<Functions>>>,
+}
+
+impl Api {
+    /// The dispatcher over `store`; no WASM engine is built until a function
+    /// operation needs one.
+    pub fn new(store: Store) -> Api {
+        Api {
+            store,
+            functions: Mutex::new(None),
+        }
+    }
+
+    /// The store behind every operation.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The deployed functions (built on the first call).
+    pub fn functions(&self) -> Result<Arc<Functions>, ApiError> {
+        let mut slot = self
+            .functions
+            .lock()
+            .map_err(|_| ApiError::new("ServiceException", "the function runtime failed"))?;
+        if let Some(functions) = slot.as_ref() {
+            return Ok(functions.clone());
+        }
+        let functions = Functions::new(self.store.clone(), RuntimeOptions::default())
+            .map_err(|e| ApiError::new("ServiceException", e.to_string()))?;
+        let functions = Arc::new(functions);
+        *slot = Some(functions.clone());
+        Ok(functions)
+    }
+
+    /// Runs one operation (`<Service_Version>.<Operation>`) on its JSON request.
+    pub fn dispatch(&self, operation: &str, request: &Value) -> Result<Value, ApiError> {
+        crate::route(self, operation, request)
+    }
+}
