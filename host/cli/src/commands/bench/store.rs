@@ -12,20 +12,6 @@ use anyhow::{Context, Result};
 use eddy_store::{Durability, Store, StoreOptions};
 use serde_json::{Value, json};
 
-/// `eddy bench ...`: one subcommand per part of eddy measured.
-#[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {
-    /// The data plane: PutItem (1 and 64 writers, durable and relaxed),
-    /// PutRecords, GetRecords, Scan and the memory a large Scan takes.
-    Store(BenchStoreArgs),
-}
-
-pub fn run(command: BenchCommand) -> Result<()> {
-    match command {
-        BenchCommand::Store(args) => run_store(&args),
-    }
-}
-
 /// Arguments of `eddy bench store`.
 #[derive(Debug, clap::Args)]
 pub struct BenchStoreArgs {
