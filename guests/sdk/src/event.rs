@@ -1,7 +1,9 @@
 //! Helpers on the event, response and error types of the WIT world.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
+use crate::json_text::{self, Dynamodb};
 use crate::{ChangeKind, ChangeRecord, Event, HandlerError, Response, StoreError, StreamRecord};
 
 impl Event {
@@ -120,33 +122,56 @@ impl ChangeRecord {
             .transpose()
     }
 
+    /// The raw JSON of the new image's top-level attributes `names`, in the
+    /// order asked (`[Some({"S":"Jane Doe"}), Some({"N":"100"})]`), read in
+    /// one pass without building a `Value`: all `None` when there is no new
+    /// image (or it is not an object), `None` for an attribute it lacks.
+    /// Errors like [`ChangeRecord::new_image_json`] when the image is not
+    /// valid JSON.
+    pub fn new_image_attributes<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> Result<[Option<&RawValue>; N], HandlerError> {
+        match self.new_image.as_deref() {
+            Some(image) => json_text::top_level(image, names).map_err(|e| invalid("NewImage", e)),
+            None => Ok([None; N]),
+        }
+    }
+
     /// The record's `dynamodb` object as Lambda shows it (what the lab logs
-    /// with `console.log("DynamoDB Record: %j", record.dynamodb)`).
-    pub fn dynamodb_json(&self, view_type: &str) -> Result<Value, HandlerError> {
-        let mut object = Map::new();
-        object.insert(
-            "ApproximateCreationDateTime".into(),
-            self.approximate_creation_time.into(),
-        );
-        object.insert("Keys".into(), self.keys_json()?);
-        if let Some(image) = self.new_image_json()? {
-            object.insert("NewImage".into(), image);
-        }
-        if let Some(image) = self.old_image_json()? {
-            object.insert("OldImage".into(), image);
-        }
-        object.insert("SequenceNumber".into(), self.sequence_number.clone().into());
-        object.insert("SizeBytes".into(), self.size_bytes.into());
-        object.insert("StreamViewType".into(), view_type.into());
-        Ok(Value::Object(object))
+    /// with `console.log("DynamoDB Record: %j", record.dynamodb)`), as JSON
+    /// text. See [`ChangeRecord::write_dynamodb_json`].
+    pub fn dynamodb_json(&self, view_type: &str) -> String {
+        let mut out = String::new();
+        self.write_dynamodb_json(view_type, &mut out);
+        out
+    }
+
+    /// Appends the record's `dynamodb` object to `out`, so a loop can reuse
+    /// one buffer: joined from the event's JSON strings, not parsed
+    /// ([`Dynamodb::write`]).
+    pub fn write_dynamodb_json(&self, view_type: &str, out: &mut String) {
+        let fields = Dynamodb {
+            approximate_creation_time: self.approximate_creation_time,
+            keys: &self.keys,
+            new_image: self.new_image.as_deref(),
+            old_image: self.old_image.as_deref(),
+            sequence_number: &self.sequence_number,
+            size_bytes: self.size_bytes,
+            view_type,
+        };
+        fields.write(out);
     }
 }
 
 /// Parses a DynamoDB JSON string eddy handed over; a failure is an eddy bug,
 /// reported as an error rather than a trap so the message reaches the log.
 fn parse(what: &str, json: &str) -> Result<Value, HandlerError> {
-    serde_json::from_str(json)
-        .map_err(|e| HandlerError::new("InvalidJson", format!("{what} is not valid JSON: {e}")))
+    serde_json::from_str(json).map_err(|e| invalid(what, e))
+}
+
+fn invalid(what: &str, error: serde_json::Error) -> HandlerError {
+    HandlerError::new("InvalidJson", format!("{what} is not valid JSON: {error}"))
 }
 
 #[cfg(test)]
@@ -177,16 +202,33 @@ mod tests {
     }
 
     #[test]
-    fn dynamodb_json_keeps_the_image_order_and_skips_absent_images() {
-        let image = r#"{"Username":{"S":"Jane Doe"},"Score":{"N":"100"}}"#;
-        let json = record(Some(image)).dynamodb_json("NEW_IMAGE").unwrap();
-        assert_eq!(
-            json.to_string(),
-            concat!(
-                r#"{"ApproximateCreationDateTime":1700000000,"Keys":{"RecordID":{"N":"1"}},"#,
-                r#""NewImage":{"Username":{"S":"Jane Doe"},"Score":{"N":"100"}},"#,
-                r#""SequenceNumber":"100","SizeBytes":26,"StreamViewType":"NEW_IMAGE"}"#
-            )
+    fn write_dynamodb_json_appends() {
+        let mut out = String::from("DynamoDB Record: ");
+        record(None).write_dynamodb_json("KEYS_ONLY", &mut out);
+        assert!(out.starts_with("DynamoDB Record: {\"ApproximateCreationDateTime\""));
+        assert!(out.ends_with(r#""StreamViewType":"KEYS_ONLY"}"#), "{out}");
+    }
+
+    #[test]
+    fn new_image_attributes_are_read_verbatim_or_absent() {
+        let image = r#"{"RecordID":{"N":"2"},"Username":{"S":"Jane Doe"},"Score":{"N":"100"}}"#;
+        let found = record(Some(image));
+        let [user, score, nick] = found
+            .new_image_attributes(["Username", "Score", "Nickname"])
+            .unwrap();
+        assert_eq!(user.map(RawValue::get), Some(r#"{"S":"Jane Doe"}"#));
+        assert_eq!(score.map(RawValue::get), Some(r#"{"N":"100"}"#));
+        assert!(nick.is_none());
+        let no_image = record(None);
+        assert!(no_image.new_image_attributes(["Username"]).unwrap()[0].is_none());
+        let error = record(Some("{not json"))
+            .new_image_attributes(["Username"])
+            .unwrap_err();
+        assert_eq!(error.error_type, "InvalidJson");
+        assert!(
+            error.message.starts_with("NewImage is not valid JSON"),
+            "{}",
+            error.message
         );
     }
 

@@ -26,6 +26,7 @@
 //! eddy discards the writes the invocation made.
 
 mod event;
+pub mod json_text;
 pub mod log;
 mod store_error;
 pub mod streams;

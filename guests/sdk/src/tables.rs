@@ -18,6 +18,14 @@ use crate::{ExpressionAttributes, ReturnValues, StoreError};
 
 pub use raw::{QueryPage, QueryRequest};
 
+/// The WIT calls themselves: keys, items, expression attributes and replies
+/// as DynamoDB JSON text. Nothing is parsed or serialised on the way, so a
+/// handler that already holds the JSON (pieces of its event) pays for no
+/// `Value` tree, and a loop can reuse its buffers between calls.
+pub mod text {
+    pub use crate::bindings::eddy::trigger::tables::{delete, get, put, query, update};
+}
+
 /// ExpressionAttributeNames and ExpressionAttributeValues, built up one at a time.
 #[derive(Debug, Clone, Default)]
 pub struct Attributes {

@@ -8,6 +8,7 @@ pub mod dynamodb;
 pub mod dynamodb_streams;
 pub mod eddy;
 pub mod error;
+pub mod http;
 pub mod kinesis;
 pub mod lambda;
 pub mod logs;

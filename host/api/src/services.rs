@@ -48,6 +48,22 @@ impl Api {
         Ok(functions)
     }
 
+    /// The deployed functions if something already started them (an Invoke,
+    /// a trigger engine); reads of logs and metrics flush their telemetry
+    /// without building a WASM engine just for that.
+    pub fn started_functions(&self) -> Option<Arc<Functions>> {
+        self.functions.lock().ok()?.clone()
+    }
+
+    /// Writes the logs and metrics buffered in this process, so a read sees
+    /// every invocation recorded before it.
+    pub fn flush_telemetry(&self) -> Result<(), ApiError> {
+        if let Some(functions) = self.started_functions() {
+            functions.telemetry().flush()?;
+        }
+        Ok(())
+    }
+
     /// Runs one operation (`<Service_Version>.<Operation>`) on its JSON request.
     pub fn dispatch(&self, operation: &str, request: &Value) -> Result<Value, ApiError> {
         crate::route(self, operation, request)

@@ -78,13 +78,30 @@ pub enum Command {
     },
     /// Runs a function on an event (a file or a console test template).
     Invoke(commands::invoke::InvokeArgs),
+    /// Runs the seed lab end to end: Lab-Stream, the two lab functions with
+    /// their triggers, test events, metrics, the score tables, and the lab's
+    /// checklist of objectives (exit code non-zero if any fails).
+    Lab(commands::lab::LabArgs),
+    /// A function's log: START, what it printed, END, REPORT (`--follow`, `--since`).
+    Logs(commands::logs::LogsArgs),
+    /// A function's metrics per minute: invocations, errors, duration, fuel.
+    Metrics(commands::metrics::MetricsArgs),
     /// The function code embedded in eddy (list, or `export NAME --output FILE`).
     Blueprints(commands::blueprints::BlueprintsArgs),
+    /// Triggers (event source mappings): run a function on a stream's records
+    /// or a table's changes.
+    Trigger {
+        #[command(subcommand)]
+        command: commands::trigger::TriggerCommand,
+    },
     /// Roles: named bundles of grants for functions.
     Role {
         #[command(subcommand)]
         command: commands::role::RoleCommand,
     },
+    /// Serves the data directory over HTTP (the AWS JSON protocol) and runs its
+    /// triggers until Ctrl-C; meanwhile the other commands go through it.
+    Serve(commands::serve::ServeArgs),
     /// Measures eddy on this machine (scratch data directories, removed after).
     Bench {
         #[command(subcommand)]
@@ -103,8 +120,13 @@ pub fn run() -> Result<()> {
         Command::Bench { command } => commands::bench::run(command),
         Command::Function { command } => commands::function::run(&ctx, command),
         Command::Invoke(args) => commands::invoke::run(&ctx, args),
-        Command::Blueprints(args) => commands::blueprints::run(args),
+        Command::Lab(args) => commands::lab::run(&ctx, args),
+        Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Metrics(args) => commands::metrics::run(&ctx, args),
+        Command::Blueprints(args) => commands::blueprints::run(&ctx, args),
         Command::Role { command } => commands::role::run(&ctx, command),
+        Command::Trigger { command } => commands::trigger::run(&ctx, command),
+        Command::Serve(args) => commands::serve::run(&ctx, args),
     }
 }
 

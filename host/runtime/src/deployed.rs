@@ -94,7 +94,7 @@ impl Functions {
         }
         let (config, info, code) =
             functions::function_code(&self.store, name, Some(chosen.version))?;
-        let deployed = Arc::new(self.deploy(config, info.version, &code)?);
+        let deployed = Arc::new(self.deploy(config, info.version, &info.code_hash, &code)?);
         if let Ok(mut loaded) = self.loaded.lock() {
             if loaded.len() >= MAX_LOADED {
                 loaded.clear();
@@ -112,6 +112,7 @@ impl Functions {
         &self,
         config: FunctionConfig,
         version: u32,
+        code_hash: &str,
         code: &[u8],
     ) -> Result<Deployed, RuntimeError> {
         let mut grants = config.grants.clone();
@@ -119,7 +120,10 @@ impl Functions {
             grants.extend(functions::get_role(&self.store, role)?.grants);
         }
         let grants = Arc::new(Grants::parse(&grants)?);
-        let function = self.runtime.load(&config.name, version, code)?;
+        // The store knows the code's hash: no need to hash the component again.
+        let function = self
+            .runtime
+            .load_with_hash(&config.name, version, code_hash, code)?;
         let mib = usize::try_from(config.memory_mib).unwrap_or(usize::MAX);
         let limits = Limits {
             timeout: Duration::from_secs(u64::from(config.timeout_secs)),
@@ -177,7 +181,33 @@ impl Functions {
     }
 }
 
+/// An invocation's log as Lambda frames it: `START RequestId: … Version: N`,
+/// the function's lines, `END`, and `REPORT` with Duration, Billed Duration,
+/// Memory Size, Max Memory Used and eddy's Fuel Used. Invoke's LogResult and
+/// the CLI show it; telemetry stores it.
+pub fn framed_log(outcome: &InvocationOutcome, version: u32, memory_mib: u32) -> Vec<String> {
+    let id = &outcome.request_id;
+    let ms = outcome.duration.as_secs_f64() * 1000.0;
+    // Lambda bills whole milliseconds, at least one.
+    let billed = outcome.duration.as_micros().div_ceil(1000).max(1);
+    let used_mb = outcome.max_memory_used.div_ceil(1 << 20);
+    let mut lines = vec![format!("START RequestId: {id} Version: {version}")];
+    lines.extend(outcome.logs.iter().map(|l| l.trim_end().to_string()));
+    lines.push(format!("END RequestId: {id}"));
+    lines.push(format!(
+        "REPORT RequestId: {id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\t\
+         Memory Size: {memory_mib} MB\tMax Memory Used: {used_mb} MB\tFuel Used: {}",
+        outcome.fuel_used
+    ));
+    lines
+}
+
 impl Deployed {
+    /// This version's framed log of `outcome` (see `framed_log`).
+    pub fn framed_log(&self, outcome: &InvocationOutcome) -> Vec<String> {
+        framed_log(outcome, self.version, self.config.memory_mib)
+    }
+
     /// An invocation of `event` under this version's limits, grants and env.
     pub fn invocation(&self, event: Event) -> Invocation {
         Invocation {

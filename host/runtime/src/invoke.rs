@@ -151,17 +151,42 @@ impl Runtime {
     /// compiling it into the cache if needed. Stores nothing else.
     pub fn validate(&self, wasm: &[u8]) -> Result<(), RuntimeError> {
         self.cache
-            .load(&self.engine, wasm, |c| self.prepare(c).map(drop))?;
+            .load(&self.engine, wasm, None, |c| self.prepare(c).map(drop))?;
         Ok(())
     }
 
     /// Loads version `version` of function `name`: validated, compiled (or
-    /// mapped from the cache) and pre-instantiated.
+    /// mapped from the cache) and pre-instantiated. Hashes `wasm` to find it
+    /// in the cache; use [`Runtime::load_with_hash`] when the hash is known.
     pub fn load(&self, name: &str, version: u32, wasm: &[u8]) -> Result<Function, RuntimeError> {
-        let (component, hash) = self
+        self.load_inner(name, version, wasm, None)
+    }
+
+    /// [`Runtime::load`] for code whose SHA-256 (lower-case hex) the caller
+    /// already has — eddy-store's `VersionInfo::code_hash`, computed when the
+    /// code was uploaded — which saves hashing the component on every cold
+    /// start. The caller vouches that `code_hash` is the hash of `wasm`; a
+    /// value that is not 64 hex digits is ignored and the hash computed.
+    pub fn load_with_hash(
+        &self,
+        name: &str,
+        version: u32,
+        code_hash: &str,
+        wasm: &[u8],
+    ) -> Result<Function, RuntimeError> {
+        self.load_inner(name, version, wasm, Some(code_hash))
+    }
+
+    fn load_inner(
+        &self,
+        name: &str,
+        version: u32,
+        wasm: &[u8],
+        code_hash: Option<&str>,
+    ) -> Result<Function, RuntimeError> {
+        let (pre, hash) = self
             .cache
-            .load(&self.engine, wasm, |c| self.prepare(c).map(drop))?;
-        let pre = self.prepare(&component)?;
+            .load(&self.engine, wasm, code_hash, |c| self.prepare(c))?;
         Ok(Function {
             name: name.to_string(),
             version,
@@ -219,7 +244,9 @@ impl Runtime {
             .clone()
             .unwrap_or_else(|| self.request_id());
         let mut outcome = InvocationOutcome {
-            request_id: request_id.clone(),
+            // Filled in when the context gives the id back (one copy less
+            // per warm call); the early return below fills it itself.
+            request_id: String::new(),
             result: Err(InvocationError::Instantiate(String::new())),
             logs: Vec::new(),
             duration: Duration::ZERO,
@@ -236,6 +263,7 @@ impl Runtime {
                     warm
                 }
                 Err(e) => {
+                    outcome.request_id = request_id;
                     outcome.result = Err(e);
                     outcome.duration = start.elapsed();
                     return outcome;
@@ -251,6 +279,7 @@ impl Runtime {
             remaining_fuel: limits.fuel,
         };
         let called = call(&mut warm, invocation, &context, &self.store);
+        outcome.request_id = context.request_id;
         outcome.fuel_used = limits
             .fuel
             .saturating_sub(warm.store.get_fuel().unwrap_or(0));
@@ -396,5 +425,69 @@ impl Function {
         {
             warm.push(instance);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::content_hash;
+    use crate::guests;
+
+    fn noop() -> Vec<u8> {
+        let path = guests::path("test_noop").expect("the noop guest is built");
+        std::fs::read(path).unwrap()
+    }
+
+    fn runtime(dir: &std::path::Path) -> Runtime {
+        let store = Store::open(dir, eddy_store::StoreOptions::default()).unwrap();
+        Runtime::new(store, RuntimeOptions::default()).unwrap()
+    }
+
+    fn invocation() -> Invocation {
+        Invocation::new(
+            Event::Invoke("{}".into()),
+            Limits::default(),
+            Grants::none(),
+        )
+    }
+
+    #[test]
+    fn a_known_hash_finds_the_cached_code_and_a_malformed_one_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = noop();
+        let hash = content_hash(&code);
+        runtime(dir.path()).validate(&code).unwrap();
+        let runtime = runtime(dir.path());
+        let f = runtime.load_with_hash("noop", 1, &hash, &code).unwrap();
+        assert_eq!(f.code_hash(), hash);
+        let g = runtime
+            .load_with_hash("noop", 2, "../../etc", &code)
+            .unwrap();
+        assert_eq!(g.code_hash(), hash, "a malformed hash is recomputed");
+        assert_eq!(runtime.compile_count(), 0, "both came from the cache");
+        assert!(runtime.invoke(&f, &invocation()).result.is_ok());
+    }
+
+    #[test]
+    fn warm_instances_are_reused_per_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = runtime(dir.path());
+        let code = noop();
+        let v1 = runtime.load("noop", 1, &code).unwrap();
+        let v2 = runtime.load("noop", 2, &code).unwrap();
+        let first = runtime.invoke(&v1, &invocation());
+        let second = runtime.invoke(&v1, &invocation());
+        assert!(first.cold_start && !second.cold_start);
+        assert_ne!(first.request_id, second.request_id);
+        assert_eq!(v1.warm_instances(), 1);
+        assert_eq!(v2.warm_instances(), 0, "version 2 has instances of its own");
+        assert!(runtime.invoke(&v2, &invocation()).cold_start);
+        let mut other_env = invocation();
+        other_env.env = vec![("K".into(), "V".into())];
+        assert!(
+            runtime.invoke(&v1, &other_env).cold_start,
+            "an instance made with another environment is not reused"
+        );
     }
 }

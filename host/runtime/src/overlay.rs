@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use eddy_store::streams::{self, PutRecordEntry};
-use eddy_store::tables::images::{self, ImageSource, Planned};
+use eddy_store::tables::images::{self, ImageSnapshot, ImageSource, Planned};
 use eddy_store::tables::{
     DeleteItemRequest, Page, PutItemRequest, QueryRequest, TableMeta, UpdateItemRequest,
 };
@@ -71,20 +71,27 @@ impl Writes {
     ) -> Result<Result<Committed, Conflict>, StoreError> {
         let mut metas: HashMap<&str, TableMeta> = HashMap::new();
         for ((table, key), entry) in &self.items {
-            let meta = match images::table_meta_in(ctx, table)? {
-                Some(meta) if meta.id == entry.table_id => meta,
-                _ => {
-                    return Ok(Err(Conflict(format!(
-                        "table {table} was deleted or re-created during the invocation"
-                    ))));
-                }
+            // Each table is looked up once, however many of its items the
+            // invocation touched.
+            let known = metas.get(table.as_str()).map(|m| m.id);
+            let id = match known {
+                Some(id) => Some(id),
+                None => images::table_meta_in(ctx, table)?.map(|meta| {
+                    let id = meta.id;
+                    metas.insert(table, meta);
+                    id
+                }),
             };
-            if images::read_image_in(ctx, meta.id, key)? != entry.base {
+            if id != Some(entry.table_id) {
+                return Ok(Err(Conflict(format!(
+                    "table {table} was deleted or re-created during the invocation"
+                ))));
+            }
+            if images::read_image_in(ctx, entry.table_id, key)? != entry.base {
                 return Ok(Err(Conflict(format!(
                     "an item of table {table} changed during the invocation"
                 ))));
             }
-            metas.insert(table, meta);
         }
         for (stream, _) in &self.records {
             if !images::stream_exists_in(ctx, stream)? {
@@ -121,6 +128,10 @@ impl Writes {
 pub struct Overlay {
     store: Store,
     metas: HashMap<String, TableMeta>,
+    /// The snapshot items are first read from, opened at the first read: one
+    /// per invocation rather than a transaction per item (the commit
+    /// re-checks every base anyway).
+    snapshot: Option<ImageSnapshot>,
     writes: Writes,
 }
 
@@ -128,6 +139,7 @@ pub struct Overlay {
 struct Source<'a> {
     store: &'a Store,
     metas: &'a mut HashMap<String, TableMeta>,
+    snapshot: &'a mut Option<ImageSnapshot>,
     items: &'a mut BTreeMap<(String, Vec<u8>), Entry>,
 }
 
@@ -149,7 +161,11 @@ impl ImageSource for Source<'_> {
         if self.items.len() >= MAX_BUFFERED {
             return Err(too_many());
         }
-        let base = images::read_image(self.store, meta.id, key)?;
+        let snapshot = match self.snapshot {
+            Some(snapshot) => snapshot,
+            None => self.snapshot.insert(ImageSnapshot::open(self.store)?),
+        };
+        let base = snapshot.image(meta.id, key)?;
         let entry = Entry {
             table_id: meta.id,
             base: base.clone(),
@@ -174,6 +190,7 @@ impl Overlay {
         Overlay {
             store,
             metas: HashMap::new(),
+            snapshot: None,
             writes: Writes {
                 account,
                 ..Writes::default()
@@ -194,6 +211,7 @@ impl Overlay {
         Source {
             store: &self.store,
             metas: &mut self.metas,
+            snapshot: &mut self.snapshot,
             items: &mut self.writes.items,
         }
     }

@@ -17,6 +17,7 @@ mod schema;
 pub mod store;
 pub mod streams;
 pub mod tables;
+pub mod telemetry;
 pub mod timefmt;
 pub mod value;
 pub mod writer;

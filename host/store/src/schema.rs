@@ -34,3 +34,20 @@ pub(crate) const FUNCTION_CODE: TableDefinition<&str, &[u8]> =
     TableDefinition::new("function_code");
 /// Role name → `functions::Role` as JSON (a named bundle of grants).
 pub(crate) const ROLES: TableDefinition<&str, &[u8]> = TableDefinition::new("roles");
+/// Event source mapping UUID → `mappings::EventSourceMapping` as JSON.
+pub(crate) const MAPPINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("mappings");
+/// (mapping UUID, log id, shard index) → `mappings::ShardStatus` as JSON: how
+/// the mapping's poller of that shard last fared, written with its checkpoint.
+pub(crate) const MAPPING_STATUS: TableDefinition<(&str, u64, u32), &[u8]> =
+    TableDefinition::new("mapping_status");
+/// Function name → (log group creation ms, next log event sequence, stored bytes as
+/// CloudWatch counts them). A function's log group `/aws/lambda/<name>` exists from
+/// its first logged invocation on, as in Lambda (see `telemetry::logs`).
+pub(crate) const LOG_GROUPS: TableDefinition<&str, (u64, u64, u64)> =
+    TableDefinition::new("log_groups");
+/// (function, timestamp ms, sequence) → (ingestion ms, function version, message).
+pub(crate) const LOG_EVENTS: TableDefinition<(&str, u64, u64), (u64, u32, &str)> =
+    TableDefinition::new("log_events");
+/// (function, minute start ms) → `telemetry::MetricBucket` as JSON.
+pub(crate) const METRIC_BUCKETS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("metric_buckets");

@@ -182,6 +182,8 @@ fn init_schema(db: &redb::Database) -> Result<()> {
         txn.open_table(schema::FUNCTIONS)?;
         txn.open_table(schema::FUNCTION_CODE)?;
         txn.open_table(schema::ROLES)?;
+        txn.open_table(schema::MAPPINGS)?;
+        txn.open_table(schema::MAPPING_STATUS)?;
         crate::functions::seed_roles(&txn)?;
     }
     txn.commit()?;

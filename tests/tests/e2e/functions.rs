@@ -194,6 +194,61 @@ fn roles_list_the_labs_two_and_bad_grants_are_refused() {
         "--role",
         "nope",
     ])
-    .says(&["ResourceNotFoundException"]);
+    .says(&["InvalidParameterValueException", "cannot be assumed"]);
     assert_eq!(eddy.ok(&["function", "list"]).json(), json!([]));
+}
+
+#[test]
+fn function_commands_and_raw_lambda_calls_share_the_dispatcher() {
+    let eddy = Eddy::new();
+    eddy.ok(&[
+        "function",
+        "create",
+        "starved",
+        "--blueprint",
+        "kinesis-process-record",
+        "--role",
+        "lambda_basic_execution",
+        "--env",
+        "STAGE=lab",
+        "--fuel",
+        "1000",
+    ]);
+    let got = eddy.ok(&["function", "get", "starved"]).json();
+    assert_eq!(got["role"], "lambda_basic_execution");
+    assert_eq!(got["env"], json!({"STAGE": "lab"}));
+    assert_eq!(got["fuel"], 1000);
+    assert_eq!(got["versions"][0]["version"], 1);
+    let raw = eddy
+        .ok(&[
+            "call",
+            "Lambda_20150331.GetFunctionConfiguration",
+            r#"{"FunctionName": "starved"}"#,
+        ])
+        .json();
+    assert_eq!(raw["Runtime"], "wasm32-wasip2");
+    assert_eq!(
+        raw["FunctionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:starved"
+    );
+    // A sandbox failure: Lambda's error document on stdout, the framed log
+    // and the named error on stderr, and a failing exit.
+    let run = eddy.fails(&["invoke", "starved", "--template", "kinesis"]);
+    assert_eq!(
+        run.json(),
+        json!({"errorType": "FuelExhausted", "errorMessage": "fuel exhausted"})
+    );
+    run.says(&["FuelExhausted: fuel exhausted"]);
+    assert_framed(&run, 1);
+    eddy.fails(&[
+        "function",
+        "create",
+        "starved",
+        "--blueprint",
+        "kinesis-process-record",
+    ])
+    .says(&[
+        "ResourceConflictException",
+        "Function already exist: starved",
+    ]);
 }

@@ -7,9 +7,13 @@ mod call;
 mod changes;
 mod crash;
 mod functions;
+mod lab;
 mod options;
+mod serve;
 mod streams;
 mod tables;
+mod telemetry;
+mod triggers_cli;
 
 use std::cmp::Ordering;
 

@@ -1,8 +1,9 @@
 //! Query and Scan.
 
 use eddy_store::Store;
-use eddy_store::tables::{self, Page, QueryRequest, ScanRequest, Select};
-use eddy_store::value::json::{item_into_json, item_to_json};
+use eddy_store::tables::query::{query_json, scan_json};
+use eddy_store::tables::{Page, QueryRequest, ScanRequest, Select};
+use eddy_store::value::json::item_to_json;
 use serde_json::{Value, json};
 
 use super::{expression_maps, opt_item_member, refuse_legacy};
@@ -25,7 +26,7 @@ pub(crate) fn query(store: &Store, req: &Request<'_>) -> Result<Value, ApiError>
         forward: req.opt_bool("ScanIndexForward")?.unwrap_or(true),
     };
     let count_only = request.select == Some(Select::Count);
-    Ok(page_json(tables::query(store, &request)?, count_only))
+    Ok(page_json(query_json(store, &request)?, count_only))
 }
 
 pub(crate) fn scan(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
@@ -51,7 +52,7 @@ pub(crate) fn scan(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> 
         total_segments: u32_member("TotalSegments")?,
     };
     let count_only = request.select == Some(Select::Count);
-    Ok(page_json(tables::scan(store, &request)?, count_only))
+    Ok(page_json(scan_json(store, &request)?, count_only))
 }
 
 fn no_index(req: &Request<'_>) -> Result<(), ApiError> {
@@ -96,10 +97,10 @@ fn limit(req: &Request<'_>) -> Result<Option<u32>, ApiError> {
 }
 
 /// The response; Select COUNT carries no Items member.
-fn page_json(page: Page, count_only: bool) -> Value {
+fn page_json(page: Page<Value>, count_only: bool) -> Value {
     let mut out = json!({ "Count": page.count, "ScannedCount": page.scanned_count });
     if !count_only {
-        out["Items"] = Value::Array(page.items.into_iter().map(item_into_json).collect());
+        out["Items"] = Value::Array(page.items);
     }
     if let Some(key) = &page.last_evaluated_key {
         out["LastEvaluatedKey"] = item_to_json(key);

@@ -1,50 +1,17 @@
-//! `eddy blueprints`: the function code embedded in the binary (the lab's two
-//! blueprints, ported to Rust), listed or exported as a component file.
+//! `eddy blueprints`: the function code embedded in eddy (the lab's two
+//! blueprints, ported to Rust), listed or exported as a component file,
+//! through eddy's ListBlueprints and GetBlueprint operations.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use clap::Subcommand;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::Ctx;
 use crate::output;
-
-/// One embedded blueprint.
-pub struct Blueprint {
-    pub name: &'static str,
-    pub language: &'static str,
-    pub description: &'static str,
-    pub code: &'static [u8],
-}
-
-/// Every blueprint, in the order `eddy blueprints` lists them.
-pub const BLUEPRINTS: &[Blueprint] = &[
-    Blueprint {
-        name: "kinesis-process-record",
-        language: "rust",
-        description: "Logs each Kinesis record's decoded payload (`Decoded payload: <text>`); \
-                      a Rust port of the Lambda console's Python blueprint.",
-        code: eddy_runtime::guests::KINESIS_LOGGER,
-    },
-    Blueprint {
-        name: "dynamodb-aggregate-scores",
-        language: "rust",
-        description: "For each table change, adds the new image's Score to GameScoresByUser \
-                      keyed by Username (the lab's AggregateScoresByUser).",
-        code: eddy_runtime::guests::SCORE_AGGREGATOR,
-    },
-];
-
-/// The blueprint named `name`, or an error listing the ones there are.
-pub fn find(name: &str) -> Result<&'static Blueprint> {
-    match BLUEPRINTS.iter().find(|b| b.name == name) {
-        Some(blueprint) => Ok(blueprint),
-        None => {
-            let names: Vec<&str> = BLUEPRINTS.iter().map(|b| b.name).collect();
-            bail!("no blueprint named {name}; there are: {}", names.join(", "))
-        }
-    }
-}
 
 /// `eddy blueprints [export NAME --output FILE]`.
 #[derive(Debug, clap::Args)]
@@ -64,24 +31,41 @@ pub enum BlueprintsCommand {
     },
 }
 
+fn call(ctx: &Ctx, operation: &str, request: &Value) -> Result<Value> {
+    ctx.call(&format!("{}.{operation}", eddy_api::EDDY), request)
+}
+
 /// Lists the blueprints, or exports one.
-pub fn run(args: BlueprintsArgs) -> Result<()> {
+pub fn run(ctx: &Ctx, args: BlueprintsArgs) -> Result<()> {
     match args.command {
         None => {
-            let list: Vec<_> = BLUEPRINTS
-                .iter()
-                .map(|b| json!({"name": b.name, "language": b.language, "description": b.description}))
+            let listed = call(ctx, "ListBlueprints", &json!({}))?;
+            let list: Vec<Value> = listed
+                .get("Blueprints")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    json!({"name": b.get("Name"), "language": b.get("Language"),
+                           "description": b.get("Description")})
+                })
                 .collect();
             output::document(&json!(list))
         }
         Some(BlueprintsCommand::Export { name, output }) => {
-            let blueprint = find(&name)?;
-            std::fs::write(&output, blueprint.code)
+            let blueprint = call(ctx, "GetBlueprint", &json!({ "Name": name }))?;
+            let encoded = blueprint
+                .pointer("/Code/ZipFile")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let code = STANDARD
+                .decode(encoded)
+                .context("the blueprint's Code.ZipFile is not base64")?;
+            std::fs::write(&output, &code)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             output::note(&format!(
-                "wrote {} ({} bytes) to {}",
-                blueprint.name,
-                blueprint.code.len(),
+                "wrote {name} ({} bytes) to {}",
+                code.len(),
                 output.display()
             ));
             Ok(())

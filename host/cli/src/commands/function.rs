@@ -1,20 +1,20 @@
-//! `eddy function`: registering trigger functions. Code (a blueprint or a
-//! component file) is validated by the runtime before anything is stored, so
-//! refused code changes nothing and the previous version keeps serving.
+//! `eddy function`: registering trigger functions, through the Lambda
+//! operations of the dispatcher (CreateFunction, UpdateFunctionCode, ...).
+//! Code (a blueprint or a component file) is validated there before anything
+//! is stored, so refused code changes nothing and the previous version keeps
+//! serving.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use clap::Subcommand;
-use eddy_runtime::grants::Grants;
-use eddy_runtime::invoke::{Runtime, RuntimeOptions};
 use eddy_runtime::sandbox::Limits;
-use eddy_store::functions::{self, FunctionConfig, FunctionSpec, VersionInfo, limits};
-use eddy_store::{Store, StoreError};
-use serde_json::{Value, json};
+use eddy_store::functions::limits;
+use serde_json::{Map, Value, json};
 
-use super::{Ctx, blueprints};
+use super::Ctx;
 use crate::output;
 
 /// `eddy function ...`.
@@ -71,76 +71,135 @@ pub struct CreateArgs {
     pub description: String,
 }
 
-/// A store error with its AWS name first, as the other commands print them.
-pub fn aws(e: StoreError) -> anyhow::Error {
-    anyhow!("{}: {e}", e.aws_type())
+/// `call` for a Lambda operation.
+fn lambda(ctx: &Ctx, operation: &str, request: &Value) -> Result<Value> {
+    ctx.call(&format!("{}.{operation}", eddy_api::LAMBDA), request)
 }
 
-/// Checks `code` is a component eddy can run (and compiles it into the cache).
-pub fn validate(store: &Store, code: &[u8]) -> Result<()> {
-    let runtime = Runtime::new(store.clone(), RuntimeOptions::default())?;
-    runtime.validate(code)?;
-    Ok(())
+/// A component file, base64-encoded as Lambda's `ZipFile` carries it.
+fn read_wasm(path: &Path) -> Result<String> {
+    let code = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(STANDARD.encode(code))
 }
 
-fn read_wasm(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut env = BTreeMap::new();
+fn parse_env(pairs: &[String]) -> Result<Map<String, Value>> {
+    let mut env = Map::new();
     for pair in pairs {
         let Some((key, value)) = pair.split_once('=') else {
             bail!("--env {pair:?} is not K=V");
         };
-        env.insert(key.to_string(), value.to_string());
+        env.insert(key.to_string(), json!(value));
     }
     Ok(env)
 }
 
-fn version_json(v: &VersionInfo) -> Value {
-    json!({"version": v.version, "code_sha256": v.code_hash, "code_size": v.code_size,
-           "created_ms": v.created_ms})
+/// A string member of a response ("" when absent).
+fn text<'a>(value: &'a Value, member: &str) -> &'a str {
+    value
+        .get(member)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
-/// A function as JSON (settings and versions).
-pub fn function_json(f: &FunctionConfig) -> Value {
-    json!({
-        "name": f.name,
-        "description": f.description,
-        "version": f.latest().map(|v| v.version),
-        "timeout": f.timeout_secs,
-        "memory_mib": f.memory_mib,
-        "fuel": f.fuel,
-        "grants": f.grants,
-        "role": f.role,
-        "env": f.env,
-        "versions": f.versions.iter().map(version_json).collect::<Vec<_>>(),
-    })
+/// A FunctionConfiguration's version as a number.
+fn version_number(config: &Value) -> Option<u64> {
+    text(config, "Version").parse().ok()
+}
+
+/// Lambda's base64 CodeSha256 as the hex the component cache is keyed by.
+fn sha256_hex(base64: &str) -> String {
+    let digest = STANDARD.decode(base64).unwrap_or_default();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn version_json(v: &Value) -> Value {
+    json!({"version": version_number(v), "code_sha256": sha256_hex(text(v, "CodeSha256")),
+           "code_size": v.get("CodeSize"), "last_modified": text(v, "LastModified")})
+}
+
+/// Every item of a paged Lambda listing (`member` of each page, following
+/// NextMarker).
+fn every_page(ctx: &Ctx, operation: &str, request: Value, member: &str) -> Result<Vec<Value>> {
+    let mut all = Vec::new();
+    let mut request = request;
+    loop {
+        let page = lambda(ctx, operation, &request)?;
+        if let Some(list) = page.get(member).and_then(Value::as_array) {
+            all.extend(list.iter().cloned());
+        }
+        match (page.get("NextMarker"), request.as_object_mut()) {
+            (Some(next), Some(map)) if next.is_string() => {
+                map.insert("Marker".into(), next.clone());
+            }
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// Every version of `name`, oldest first.
+fn versions(ctx: &Ctx, name: &str) -> Result<Vec<Value>> {
+    let request = json!({ "FunctionName": name });
+    let all = every_page(ctx, "ListVersionsByFunction", request, "Versions")?;
+    Ok(all.iter().map(version_json).collect())
+}
+
+/// A function as `eddy function` prints it: its settings and versions.
+fn function_json(ctx: &Ctx, config: &Value) -> Result<Value> {
+    let name = text(config, "FunctionName");
+    // The role is an IAM ARN (`arn:aws:iam::ACCOUNT:role/NAME`); print its name.
+    let role = config
+        .get("Role")
+        .and_then(Value::as_str)
+        .map(|arn| arn.rsplit('/').next().unwrap_or(arn));
+    let env = config.pointer("/Environment/Variables").cloned();
+    Ok(json!({
+        "name": name,
+        "description": text(config, "Description"),
+        "version": version_number(config),
+        "timeout": config.get("Timeout"),
+        "memory_mib": config.get("MemorySize"),
+        "fuel": config.get("Fuel"),
+        "grants": config.get("Grants").cloned().unwrap_or_else(|| json!([])),
+        "role": role,
+        "env": env.unwrap_or_else(|| json!({})),
+        "versions": versions(ctx, name)?,
+    }))
+}
+
+/// The code of `--blueprint NAME` or `--wasm FILE`, as base64.
+fn code(ctx: &Ctx, args: &CreateArgs) -> Result<Value> {
+    match (&args.blueprint, &args.wasm) {
+        (Some(name), _) => {
+            let op = format!("{}.GetBlueprint", eddy_api::EDDY);
+            let blueprint = ctx.call(&op, &json!({ "Name": name }))?;
+            Ok(blueprint
+                .pointer("/Code/ZipFile")
+                .cloned()
+                .unwrap_or_default())
+        }
+        (None, Some(path)) => Ok(json!(read_wasm(path)?)),
+        (None, None) => bail!("give --blueprint NAME or --wasm FILE"),
+    }
 }
 
 fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let env = parse_env(&args.env)?;
-    Grants::parse(&args.allow)?;
-    let code = match (&args.blueprint, &args.wasm) {
-        (Some(name), _) => blueprints::find(name)?.code.to_vec(),
-        (None, Some(path)) => read_wasm(path)?,
-        (None, None) => bail!("give --blueprint NAME or --wasm FILE"),
-    };
-    let store = ctx.store()?;
-    validate(store, &code)?;
-    let spec = FunctionSpec {
-        name: args.name,
-        description: args.description,
-        timeout_secs: args.timeout,
-        memory_mib: args.memory,
-        fuel: args.fuel,
-        grants: args.allow,
-        env,
-        role: args.role,
-    };
-    let created = functions::create_function(store, spec, code).map_err(aws)?;
-    output::document(&function_json(&created))
+    let mut request = json!({
+        "FunctionName": args.name,
+        "Runtime": eddy_api::lambda::RUNTIME,
+        "Code": { "ZipFile": code(ctx, &args)? },
+        "Description": args.description,
+        "Timeout": args.timeout,
+        "MemorySize": args.memory,
+        "Environment": { "Variables": env },
+        "Grants": args.allow,
+        "Fuel": args.fuel,
+    });
+    if let (Some(role), Some(map)) = (&args.role, request.as_object_mut()) {
+        map.insert("Role".into(), json!(role));
+    }
+    let created = lambda(ctx, "CreateFunction", &request)?;
+    output::document(&function_json(ctx, &created)?)
 }
 
 /// Runs a function command.
@@ -148,28 +207,28 @@ pub fn run(ctx: &Ctx, command: FunctionCommand) -> Result<()> {
     match command {
         FunctionCommand::Create(args) => create(ctx, args),
         FunctionCommand::UpdateCode { name, wasm } => {
-            let code = read_wasm(&wasm)?;
-            let store = ctx.store()?;
-            // The function must exist before its code is worth compiling.
-            functions::get_function(store, &name).map_err(aws)?;
-            validate(store, &code)?;
-            let updated = functions::update_function_code(store, &name, code).map_err(aws)?;
-            output::document(&function_json(&updated))
+            let request = json!({ "FunctionName": name, "ZipFile": read_wasm(&wasm)? });
+            let updated = lambda(ctx, "UpdateFunctionCode", &request)?;
+            output::document(&function_json(ctx, &updated)?)
         }
         FunctionCommand::List => {
-            let all = functions::list_functions(ctx.store()?).map_err(aws)?;
-            output::document(&Value::Array(all.iter().map(function_json).collect()))
+            let configs = every_page(ctx, "ListFunctions", json!({}), "Functions")?;
+            let all = configs
+                .iter()
+                .map(|config| function_json(ctx, config))
+                .collect::<Result<Vec<_>>>()?;
+            output::document(&Value::Array(all))
         }
         FunctionCommand::Get { name } => {
-            let f = functions::get_function(ctx.store()?, &name).map_err(aws)?;
-            output::document(&function_json(&f))
+            let got = lambda(ctx, "GetFunction", &json!({ "FunctionName": name }))?;
+            let config = got.get("Configuration").cloned().unwrap_or_default();
+            output::document(&function_json(ctx, &config)?)
         }
         FunctionCommand::Versions { name } => {
-            let f = functions::get_function(ctx.store()?, &name).map_err(aws)?;
-            output::document(&Value::Array(f.versions.iter().map(version_json).collect()))
+            output::document(&Value::Array(versions(ctx, &name)?))
         }
         FunctionCommand::Delete { name } => {
-            functions::delete_function(ctx.store()?, &name).map_err(aws)?;
+            lambda(ctx, "DeleteFunction", &json!({ "FunctionName": name }))?;
             output::note(&format!("deleted function {name}"));
             Ok(())
         }

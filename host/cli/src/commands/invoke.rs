@@ -1,23 +1,18 @@
 //! `eddy invoke`: runs one version of a function on an event, like the Lambda
-//! console's Test button: the result JSON on stdout, then the function's log
-//! framed by START / END / REPORT lines on stderr.
+//! console's Test button, through Lambda's Invoke: the result JSON on stdout,
+//! then the function's log framed by START / END / REPORT lines on stderr
+//! (Invoke's LogResult: the last 4 KB of it, as the console shows).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use clap::ValueEnum;
-use eddy_runtime::error::InvocationError;
-use eddy_runtime::events::{KINESIS_TEST_EVENT, event_from_json, response_to_json};
-use eddy_runtime::grants::Grants;
-use eddy_runtime::invoke::{Invocation, InvocationOutcome, Runtime, RuntimeOptions};
-use eddy_runtime::sandbox::Limits;
-use eddy_store::Store;
-use eddy_store::functions::{self, FunctionConfig};
-use serde_json::json;
+use eddy_runtime::events::KINESIS_TEST_EVENT;
+use serde_json::{Value, json};
 
 use super::Ctx;
-use super::function::aws;
 use crate::output;
 
 /// The Lambda console's "DynamoDB Update" test event: an INSERT, a MODIFY and
@@ -114,70 +109,36 @@ fn event_text(args: &InvokeArgs) -> Result<String> {
     }
 }
 
-/// The function's own grants plus its role's.
-fn grants(store: &Store, config: &FunctionConfig) -> Result<Grants> {
-    let mut all = config.grants.clone();
-    if let Some(role) = &config.role {
-        all.extend(functions::get_role(store, role).map_err(aws)?.grants);
-    }
-    Ok(Grants::parse(&all)?)
-}
-
-fn limits(config: &FunctionConfig) -> Limits {
-    let mib = usize::try_from(config.memory_mib).unwrap_or(usize::MAX);
-    Limits {
-        timeout: Duration::from_secs(u64::from(config.timeout_secs)),
-        memory_bytes: mib.saturating_mul(1 << 20),
-        fuel: config.fuel,
-        ..Limits::default()
-    }
-}
-
-/// Runs the invocation; prints the result, then the framed log.
+/// Runs the invocation (Lambda's Invoke with LogType Tail); prints the result,
+/// then the framed log. A failed invocation prints Lambda's error document,
+/// then fails with its type and message.
 pub fn run(ctx: &Ctx, args: InvokeArgs) -> Result<()> {
-    let text = event_text(&args)?;
-    let event = event_from_json(&text).map_err(|e| anyhow!("{}: {e}", e.error_type()))?;
-    let store = ctx.store()?;
-    let (config, version, code) =
-        functions::function_code(store, &args.name, args.version).map_err(aws)?;
-    let mut invocation = Invocation::new(event, limits(&config), grants(store, &config)?);
-    invocation.env = config.env.clone().into_iter().collect();
-    let runtime = Runtime::new(store.clone(), RuntimeOptions::default())?;
-    let function = runtime.load(&config.name, version.version, &code)?;
-    let outcome = runtime.invoke(&function, &invocation);
-    let result = match &outcome.result {
-        Ok(response) => response_to_json(response),
-        Err(e) => json!({"errorType": e.error_type(), "errorMessage": message(e)}),
-    };
+    let mut request = json!({
+        "FunctionName": args.name,
+        "Payload": event_text(&args)?,
+        "LogType": "Tail",
+    });
+    if let (Some(version), Some(map)) = (args.version, request.as_object_mut()) {
+        map.insert("Qualifier".into(), json!(version.to_string()));
+    }
+    let op = format!("{}.Invoke", eddy_api::LAMBDA);
+    let response = ctx.call(&op, &request)?;
+    let payload = response
+        .get("Payload")
+        .and_then(Value::as_str)
+        .unwrap_or("null");
+    let result: Value = serde_json::from_str(payload)
+        .with_context(|| format!("the function's result is not JSON: {payload}"))?;
     output::document(&result)?;
-    print_log(&outcome, version.version, config.memory_mib);
-    match outcome.result {
-        Ok(_) => Ok(()),
-        Err(e) => bail!("{}: {}", e.error_type(), message(&e)),
+    if let Some(log) = response.get("LogResult").and_then(Value::as_str) {
+        let log = STANDARD
+            .decode(log)
+            .context("the LogResult is not base64")?;
+        output::note(String::from_utf8_lossy(&log).trim_end());
     }
-}
-
-/// The error's message without its type (a handler error's own message).
-fn message(e: &InvocationError) -> String {
-    match e {
-        InvocationError::Handler { message, .. } => message.clone(),
-        other => other.to_string(),
+    if response.get("FunctionError").is_some() {
+        let field = |name: &str| result.get(name).and_then(Value::as_str).unwrap_or_default();
+        bail!("{}: {}", field("errorType"), field("errorMessage"));
     }
-}
-
-/// START, the log lines, END and REPORT, as the Lambda console shows them.
-fn print_log(outcome: &InvocationOutcome, version: u32, memory_mib: u32) {
-    let id = &outcome.request_id;
-    let ms = outcome.duration.as_secs_f64() * 1000.0;
-    let billed = outcome.duration.as_micros().div_ceil(1000).max(1);
-    let used_mb = outcome.max_memory_used.div_ceil(1 << 20);
-    let mut lines = vec![format!("START RequestId: {id} Version: {version}")];
-    lines.extend(outcome.logs.iter().map(|l| l.trim_end().to_string()));
-    lines.push(format!("END RequestId: {id}"));
-    lines.push(format!(
-        "REPORT RequestId: {id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\t\
-         Memory Size: {memory_mib} MB\tMax Memory Used: {used_mb} MB\tFuel Used: {}",
-        outcome.fuel_used
-    ));
-    output::note(&lines.join("\n"));
+    Ok(())
 }

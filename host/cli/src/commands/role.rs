@@ -1,10 +1,9 @@
 //! `eddy role`: named bundles of grants (like the lab's IAM execution roles)
-//! that `eddy function create --role NAME` gives a function.
+//! that `eddy function create --role NAME` gives a function, through eddy's
+//! CreateRole and ListRoles operations.
 
 use anyhow::Result;
 use clap::Subcommand;
-use eddy_runtime::grants::Grants;
-use eddy_store::functions::{self, Role};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -24,23 +23,28 @@ pub enum RoleCommand {
     List,
 }
 
-/// A role as JSON.
-pub fn role_json(role: &Role) -> Value {
-    json!({"name": role.name, "grants": role.grants})
+/// A role (as CreateRole / ListRoles give it) as `eddy role` prints it.
+fn role_json(role: &Value) -> Value {
+    json!({"name": role.get("RoleName"), "grants": role.get("Grants")})
+}
+
+fn call(ctx: &Ctx, operation: &str, request: &Value) -> Result<Value> {
+    ctx.call(&format!("{}.{operation}", eddy_api::EDDY), request)
 }
 
 /// Runs a role command.
 pub fn run(ctx: &Ctx, command: RoleCommand) -> Result<()> {
     match command {
         RoleCommand::Create { name, allow } => {
-            // Refuse a malformed grant before anything is stored.
-            Grants::parse(&allow)?;
-            let role = functions::create_role(ctx.store()?, &name, allow)?;
-            output::document(&role_json(&role))
+            let request = json!({ "RoleName": name, "Grants": allow });
+            let created = call(ctx, "CreateRole", &request)?;
+            output::document(&role_json(created.get("Role").unwrap_or(&Value::Null)))
         }
         RoleCommand::List => {
-            let roles = functions::list_roles(ctx.store()?)?;
-            output::document(&Value::Array(roles.iter().map(role_json).collect()))
+            let listed = call(ctx, "ListRoles", &json!({}))?;
+            let roles = listed.get("Roles").and_then(Value::as_array);
+            let roles: Vec<Value> = roles.into_iter().flatten().map(role_json).collect();
+            output::document(&Value::Array(roles))
         }
     }
 }

@@ -365,9 +365,7 @@ pub fn read_changes(
     after: u64,
     limit: usize,
 ) -> Result<Vec<ChangeRecord>> {
-    let txn = store.read()?;
-    let table = txn.open_table(RECORDS)?;
-    read_live(&table, log, after.saturating_add(1), limit, store.now_ms())?
+    read_change_records(store, log, after, limit)?
         .into_iter()
         .map(|r| {
             Ok(ChangeRecord {
@@ -377,6 +375,19 @@ pub fn read_changes(
             })
         })
         .collect()
+}
+
+/// `read_changes` without decoding: each record's `data` is its JSON, for
+/// pollers that parse only the fields they hand on.
+pub fn read_change_records(
+    store: &Store,
+    log: u64,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<Record>> {
+    let txn = store.read()?;
+    let table = txn.open_table(RECORDS)?;
+    read_live(&table, log, after.saturating_add(1), limit, store.now_ms())
 }
 
 /// Deletes change records older than 24 h from every table's streams; returns

@@ -15,9 +15,9 @@ use super::items::{
     item_table_not_found, parse_condition, read_item_in, store_change, updated_values,
 };
 use super::key::{key_attrs_of, key_from_param, key_names, key_of_item};
-use super::meta::{TableMeta, load_in, load_read, lookup};
+use super::meta::{TableMeta, load_in, load_read, lookup_in};
 use crate::error::{Result, StoreError};
-use crate::schema::{ITEMS, TABLES};
+use crate::schema::ITEMS;
 use crate::store::Store;
 use crate::value::Item;
 use crate::value::codec::decode_item;
@@ -64,10 +64,30 @@ pub fn encode_key(meta: &TableMeta, key: &Item) -> Result<Vec<u8>> {
 
 /// The committed item under `key` of table `table_id`, in a fresh snapshot.
 pub fn read_image(store: &Store, table_id: u64, key: &[u8]) -> Result<Option<Item>> {
-    let txn = store.read()?;
-    let items = txn.open_table(ITEMS)?;
-    let found = items.get((table_id, key))?;
-    found.map(|bytes| decode_item(bytes.value())).transpose()
+    ImageSnapshot::open(store)?.image(table_id, key)
+}
+
+/// One read snapshot of the items, for a caller that reads many (an
+/// invocation's overlay reads every item it touches from one, rather than
+/// opening a transaction per item). It pins the snapshot's pages until dropped.
+pub struct ImageSnapshot {
+    items: redb::ReadOnlyTable<(u64, &'static [u8]), &'static [u8]>,
+}
+
+impl ImageSnapshot {
+    /// A snapshot of the store as committed now.
+    pub fn open(store: &Store) -> Result<ImageSnapshot> {
+        let txn = store.read()?;
+        Ok(ImageSnapshot {
+            items: txn.open_table(ITEMS)?,
+        })
+    }
+
+    /// The item under `key` of table `table_id` in this snapshot.
+    pub fn image(&self, table_id: u64, key: &[u8]) -> Result<Option<Item>> {
+        let found = self.items.get((table_id, key))?;
+        found.map(|bytes| decode_item(bytes.value())).transpose()
+    }
 }
 
 /// PutItem's checks and result, against `source`'s image of the item.
@@ -206,8 +226,7 @@ impl ImageSource for InWrite<'_, '_> {
 
 /// The table `name` as this write sees it; `None` if it does not exist.
 pub fn table_meta_in(ctx: &WriteCtx<'_>, name: &str) -> Result<Option<TableMeta>> {
-    let tables = ctx.txn().open_table(TABLES)?;
-    lookup(&tables, name)
+    Ok(lookup_in(ctx, name)?.map(|meta| TableMeta::clone(&meta)))
 }
 
 /// The stored item under `key` of table `table_id`, as this write sees it.

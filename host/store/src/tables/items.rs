@@ -16,7 +16,7 @@ use super::key::key_from_param;
 use super::meta::{TableMeta, load_read};
 use crate::error::{Result, StoreError};
 use crate::expressions::{Condition, ExpressionContext, Projection, Update};
-use crate::schema::{ITEMS, TABLE_STATS};
+use crate::schema::ITEMS;
 use crate::store::Store;
 use crate::value::Item;
 use crate::value::codec::{decode_item, encode_item};
@@ -242,9 +242,10 @@ pub(crate) fn check_condition(
 
 /// The stored item under `key` of table `id`, as seen inside a write.
 pub(crate) fn read_item_in(ctx: &WriteCtx<'_>, id: u64, key: &[u8]) -> Result<Option<Item>> {
-    let items = ctx.txn().open_table(ITEMS)?;
-    let found = items.get((id, key))?;
-    found.map(|bytes| decode_item(bytes.value())).transpose()
+    ctx.with_items(|items| {
+        let found = items.get((id, key))?;
+        found.map(|bytes| decode_item(bytes.value())).transpose()
+    })
 }
 
 /// Stores `old` → `new` for one item: the item itself, the table's statistics
@@ -261,16 +262,13 @@ pub(crate) fn store_change(
     if old == new {
         return Ok(());
     }
-    let mut items = ctx.txn().open_table(ITEMS)?;
-    match new {
-        Some(item) => {
-            items.insert((meta.id, key), encode_item(item).as_slice())?;
-        }
-        None => {
-            items.remove((meta.id, key))?;
-        }
-    }
-    drop(items);
+    ctx.with_items(|items| {
+        match new {
+            Some(item) => items.insert((meta.id, key), encode_item(item).as_slice())?,
+            None => items.remove((meta.id, key))?,
+        };
+        Ok(())
+    })?;
     update_stats(ctx, meta.id, old, new)?;
     changes::record_change(ctx, meta, keys, old, new)?;
     Ok(())
@@ -278,16 +276,17 @@ pub(crate) fn store_change(
 
 /// Keeps TABLE_STATS exact: item count and total item bytes.
 fn update_stats(ctx: &WriteCtx<'_>, id: u64, old: Option<&Item>, new: Option<&Item>) -> Result<()> {
-    let mut stats = ctx.txn().open_table(TABLE_STATS)?;
-    let (mut count, mut bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
-    if let Some(old) = old {
-        count = count.saturating_sub(1);
-        bytes = bytes.saturating_sub(item_size(old) as u64);
-    }
-    if let Some(new) = new {
-        count = count.saturating_add(1);
-        bytes = bytes.saturating_add(item_size(new) as u64);
-    }
-    stats.insert(id, (count, bytes))?;
-    Ok(())
+    ctx.with_stats(|stats| {
+        let (mut count, mut bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
+        if let Some(old) = old {
+            count = count.saturating_sub(1);
+            bytes = bytes.saturating_sub(item_size(old) as u64);
+        }
+        if let Some(new) = new {
+            count = count.saturating_add(1);
+            bytes = bytes.saturating_add(item_size(new) as u64);
+        }
+        stats.insert(id, (count, bytes))?;
+        Ok(())
+    })
 }

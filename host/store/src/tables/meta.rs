@@ -14,9 +14,11 @@ use md5::{Digest, Md5};
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::error::{Result, StoreError};
 use crate::records;
-use crate::schema::{ITEMS, TABLE_STATS, TABLES};
+use crate::schema::{TABLE_STATS, TABLES};
 use crate::store::{Store, next_id};
 use crate::streams::validate;
 use crate::value::keys::KeyType;
@@ -307,8 +309,24 @@ pub(crate) fn load_in(
     name: &str,
     not_found: fn(&str) -> StoreError,
 ) -> Result<TableMeta> {
+    let meta = lookup_in(ctx, name)?.ok_or_else(|| not_found(name))?;
+    Ok(TableMeta::clone(&meta))
+}
+
+/// The table `name` as this write sees it, from the writer's cache when an
+/// earlier job read it (see `writer::TableCache`): PutItem-heavy commits
+/// decode each table's metadata once, not once per item.
+pub(crate) fn lookup_in(ctx: &WriteCtx<'_>, name: &str) -> Result<Option<Arc<TableMeta>>> {
+    if let Some(meta) = ctx.table_cache().get(name) {
+        return Ok(Some(meta));
+    }
     let table = ctx.txn().open_table(TABLES)?;
-    lookup(&table, name)?.ok_or_else(|| not_found(name))
+    let Some(meta) = lookup(&table, name)? else {
+        return Ok(None);
+    };
+    let meta = Arc::new(meta);
+    ctx.table_cache().insert(meta.clone());
+    Ok(Some(meta))
 }
 
 /// The table `name` in a read snapshot, or `not_found(name)`.
@@ -322,6 +340,7 @@ pub(crate) fn load_read(
 }
 
 fn save_in(ctx: &WriteCtx<'_>, meta: &TableMeta) -> Result<()> {
+    ctx.table_cache().remove(&meta.name);
     let bytes = meta.encode()?;
     ctx.txn()
         .open_table(TABLES)?
@@ -368,7 +387,7 @@ pub fn create_table(store: &Store, input: CreateTable) -> Result<TableDescriptio
             meta.streams.push(new_stream(ctx, view_type)?);
         }
         save_in(ctx, &meta)?;
-        ctx.txn().open_table(TABLE_STATS)?.insert(id, (0, 0))?;
+        ctx.with_stats(|stats| Ok(stats.insert(id, (0, 0)).map(drop)?))?;
         Ok(TableDescription {
             meta,
             item_count: 0,
@@ -483,8 +502,8 @@ pub fn update_table(
             meta.billing = billing;
         }
         save_in(ctx, &meta)?;
-        let stats = ctx.txn().open_table(TABLE_STATS)?;
-        let (item_count, size_bytes) = stats.get(meta.id)?.map(|v| v.value()).unwrap_or((0, 0));
+        let (item_count, size_bytes) =
+            ctx.with_stats(|stats| Ok(stats.get(meta.id)?.map(|v| v.value()).unwrap_or((0, 0))))?;
         Ok(TableDescription {
             meta,
             item_count,
@@ -500,14 +519,15 @@ pub fn delete_table(store: &Store, name: &str) -> Result<TableDescription> {
     let name = name.to_string();
     store.write(move |ctx| {
         let meta = load_in(ctx, &name, table_not_found)?;
-        let mut stats = ctx.txn().open_table(TABLE_STATS)?;
-        let (item_count, size_bytes) = stats.remove(meta.id)?.map(|v| v.value()).unwrap_or((0, 0));
-        drop(stats);
+        let (item_count, size_bytes) = ctx
+            .with_stats(|stats| Ok(stats.remove(meta.id)?.map(|v| v.value()).unwrap_or((0, 0))))?;
+        ctx.table_cache().remove(&name);
         ctx.txn().open_table(TABLES)?.remove(name.as_str())?;
-        let mut items = ctx.txn().open_table(ITEMS)?;
         let end = meta.id.saturating_add(1);
-        items.retain_in::<(u64, &[u8]), _>((meta.id, &[][..])..(end, &[][..]), |_, _| false)?;
-        drop(items);
+        ctx.with_items(|items| {
+            items.retain_in::<(u64, &[u8]), _>((meta.id, &[][..])..(end, &[][..]), |_, _| false)?;
+            Ok(())
+        })?;
         for stream in &meta.streams {
             records::delete_log(ctx, stream.log)?;
         }
@@ -517,4 +537,117 @@ pub fn delete_table(store: &Store, name: &str) -> Result<TableDescription> {
             size_bytes,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::tables::items::{PutItemRequest, put_item};
+    use crate::tables::tests::{item, open};
+
+    fn create(store: &Store, name: &str, stream: Option<StreamViewType>) -> TableDescription {
+        create_table(
+            store,
+            CreateTable {
+                name: name.into(),
+                partition_key: KeyAttr {
+                    name: "pk".into(),
+                    key_type: KeyType::S,
+                },
+                sort_key: None,
+                billing: BillingMode::PayPerRequest,
+                stream,
+            },
+        )
+        .unwrap()
+    }
+
+    fn put(store: &Store, table: &str, pk: &str) -> Result<Option<crate::Item>> {
+        put_item(
+            store,
+            PutItemRequest {
+                table: table.into(),
+                item: item(json!({"pk": {"S": pk}})),
+                ..Default::default()
+            },
+        )
+    }
+
+    fn changes(store: &Store, table: &str) -> usize {
+        let log = crate::tables::change_log(store, table).unwrap().unwrap();
+        crate::tables::read_changes(store, log.log, 0, 100)
+            .unwrap()
+            .len()
+    }
+
+    /// The writer caches table metadata between commits: a stream enabled by
+    /// UpdateTable must still be seen by the very next PutItem.
+    #[test]
+    fn puts_see_a_stream_enabled_after_the_table_was_cached() {
+        let (_dir, store) = open();
+        create(&store, "Cached", None);
+        put(&store, "Cached", "a").unwrap();
+        update_table(
+            &store,
+            "Cached",
+            Some(StreamChange::Enable(StreamViewType::KeysOnly)),
+            None,
+        )
+        .unwrap();
+        put(&store, "Cached", "b").unwrap();
+        assert_eq!(changes(&store, "Cached"), 1);
+    }
+
+    /// A table deleted and created again under the same name is a new table
+    /// (new id): cached metadata of the old one must not receive its items.
+    #[test]
+    fn puts_after_delete_and_recreate_go_to_the_new_table() {
+        let (_dir, store) = open();
+        let old = create(&store, "Again", None);
+        put(&store, "Again", "a").unwrap();
+        delete_table(&store, "Again").unwrap();
+        assert!(matches!(
+            put(&store, "Again", "b"),
+            Err(StoreError::ResourceNotFound(_))
+        ));
+        let new = create(&store, "Again", None);
+        assert_ne!(old.meta.id, new.meta.id);
+        put(&store, "Again", "c").unwrap();
+        assert_eq!(describe_table(&store, "Again").unwrap().item_count, 1);
+    }
+
+    /// A commit that fails must not leave its metadata in the cache: a table
+    /// created by a job of a rolled-back commit does not exist afterwards.
+    #[test]
+    fn a_rolled_back_create_leaves_no_cached_table() {
+        let (_dir, store) = open();
+        // One job creates the table's metadata and reads it back (caching it),
+        // then panics: the whole commit is rolled back.
+        let outcome: Result<()> = store.write(move |ctx| {
+            let meta = TableMeta {
+                name: "Ghost".into(),
+                id: 999,
+                arn: "arn".into(),
+                region: "r".into(),
+                partition_key: KeyAttr {
+                    name: "pk".into(),
+                    key_type: KeyType::S,
+                },
+                sort_key: None,
+                created_ms: 0,
+                billing: BillingMode::PayPerRequest,
+                streams: Vec::new(),
+            };
+            save_in(ctx, &meta)?;
+            assert!(lookup_in(ctx, "Ghost")?.is_some());
+            panic!("roll this commit back");
+        });
+        assert!(outcome.is_err());
+        assert!(matches!(
+            put(&store, "Ghost", "a"),
+            Err(StoreError::ResourceNotFound(_))
+        ));
+    }
 }

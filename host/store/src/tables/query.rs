@@ -10,6 +10,7 @@
 use std::ops::Bound;
 
 use md5::{Digest, Md5};
+use serde_json::Value;
 
 use super::items::{ExpressionMaps, item_table_not_found, project};
 use super::key::{key_attrs_of, key_from_param};
@@ -18,7 +19,8 @@ use crate::error::{Result, StoreError};
 use crate::expressions::{Condition, ExpressionContext, KeyCondition, Projection, SortCondition};
 use crate::schema::ITEMS;
 use crate::store::Store;
-use crate::value::codec::decode_item;
+use crate::value::codec::{decode_item, decode_item_json};
+use crate::value::json::item_into_json;
 use crate::value::keys::{KeyType, partition_prefix, sort_key_bytes};
 use crate::value::size::item_size;
 use crate::value::{AttributeValue, Item};
@@ -70,17 +72,62 @@ pub struct ScanRequest {
     pub total_segments: Option<u32>,
 }
 
-/// One page of results.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page {
+/// One page of results, its items as the item model (`Page`) or as DynamoDB
+/// JSON (`Page<Value>`, what `scan_json` and `query_json` return).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T = Item> {
     /// The matching items (empty for Select COUNT).
-    pub items: Vec<Item>,
+    pub items: Vec<T>,
     /// How many items matched the filter.
     pub count: usize,
     /// How many items were read.
     pub scanned_count: usize,
     /// Where the next page starts, when this one stopped early.
     pub last_evaluated_key: Option<Item>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            count: 0,
+            scanned_count: 0,
+            last_evaluated_key: None,
+        }
+    }
+}
+
+/// The form a page's items are returned in.
+pub trait ItemForm: Sized {
+    /// A stored item in this form, with its size as `item_size` counts it;
+    /// used when nothing (filter, projection) needs the item model.
+    fn decode(bytes: &[u8]) -> Result<(Self, usize)>;
+    /// A decoded (filtered, projected) item in this form.
+    fn from_item(item: Item) -> Self;
+}
+
+impl ItemForm for Item {
+    fn decode(bytes: &[u8]) -> Result<(Item, usize)> {
+        let item = decode_item(bytes)?;
+        let size = item_size(&item);
+        Ok((item, size))
+    }
+
+    fn from_item(item: Item) -> Item {
+        item
+    }
+}
+
+/// DynamoDB JSON, decoded straight from the stored bytes: building the item
+/// model first and converting it was most of a Scan's cost.
+impl ItemForm for Value {
+    fn decode(bytes: &[u8]) -> Result<(Value, usize)> {
+        decode_item_json(bytes)
+    }
+
+    fn from_item(item: Item) -> Value {
+        item_into_json(item)
+    }
 }
 
 /// The parsed parts shared by Query and Scan.
@@ -136,6 +183,15 @@ fn filter_and_projection(
 
 /// Query: the items of one partition in sort-key order.
 pub fn query(store: &Store, request: &QueryRequest) -> Result<Page> {
+    query_as(store, request)
+}
+
+/// Query, its items in DynamoDB JSON.
+pub fn query_json(store: &Store, request: &QueryRequest) -> Result<Page<Value>> {
+    query_as(store, request)
+}
+
+fn query_as<T: ItemForm>(store: &Store, request: &QueryRequest) -> Result<Page<T>> {
     let count_only = check_select(request.select, request.projection.is_some())?;
     let limit = check_limit(request.limit)?;
     let txn = store.read()?;
@@ -174,20 +230,37 @@ pub fn query(store: &Store, request: &QueryRequest) -> Result<Page> {
     };
     let items = txn.open_table(ITEMS)?;
     let range = items.range::<(u64, &[u8])>(table_bounds(meta.id, &lower, &upper))?;
-    let sort = key_condition.sort.as_ref();
-    let in_range = |item: &Item| match (sort, meta.sort_key.as_ref()) {
-        (Some(cond), Some(attr)) => item.get(&attr.name).is_some_and(|v| cond.matches(v)),
-        _ => true,
+    // The bounds select the sort-key range; the items are checked against the
+    // condition itself too, so a page never holds an item outside it.
+    let in_range = match (key_condition.sort.as_ref(), meta.sort_key.as_ref()) {
+        (Some(cond), Some(attr)) => {
+            Some(move |item: &Item| item.get(&attr.name).is_some_and(|v| cond.matches(v)))
+        }
+        _ => None,
+    };
+    let wanted = Wanted {
+        segment: None,
+        item: in_range.as_ref().map(|f| f as &dyn Fn(&Item) -> bool),
     };
     if request.forward {
-        read_page(&meta, &plan, range, in_range)
+        read_page(&meta, &plan, range, &wanted)
     } else {
-        read_page(&meta, &plan, range.rev(), in_range)
+        read_page(&meta, &plan, range.rev(), &wanted)
     }
 }
 
 /// Scan: every item of the table (or of one segment) in key order.
 pub fn scan(store: &Store, request: &ScanRequest) -> Result<Page> {
+    scan_as(store, request)
+}
+
+/// Scan, its items in DynamoDB JSON (decoded straight from storage when the
+/// request has no filter or projection).
+pub fn scan_json(store: &Store, request: &ScanRequest) -> Result<Page<Value>> {
+    scan_as(store, request)
+}
+
+fn scan_as<T: ItemForm>(store: &Store, request: &ScanRequest) -> Result<Page<T>> {
     let count_only = check_select(request.select, request.projection.is_some())?;
     let limit = check_limit(request.limit)?;
     let segment = check_segments(request.segment, request.total_segments)?;
@@ -216,13 +289,11 @@ pub fn scan(store: &Store, request: &ScanRequest) -> Result<Page> {
     };
     let items = txn.open_table(ITEMS)?;
     let range = items.range::<(u64, &[u8])>(table_bounds(meta.id, &lower, &Bound::Unbounded))?;
-    let pk_name = meta.partition_key.name.clone();
-    read_page(&meta, &plan, range, |item: &Item| match segment {
-        Some((segment, total)) => item
-            .get(&pk_name)
-            .is_some_and(|pk| segment_of(pk, total) == segment),
-        None => true,
-    })
+    let wanted = Wanted {
+        segment,
+        item: None,
+    };
+    read_page(&meta, &plan, range, &wanted)
 }
 
 /// (Segment, TotalSegments) after DynamoDB's checks.
@@ -255,7 +326,22 @@ fn check_segments(segment: Option<u32>, total: Option<u32>) -> Result<Option<(u3
 /// The segment (of `total`) a partition key belongs to: its MD5 hash's place
 /// in `total` equal ranges of the 64-bit hash space.
 pub fn segment_of(pk: &AttributeValue, total: u32) -> u32 {
-    let digest = Md5::digest(partition_prefix(pk));
+    segment_of_prefix(&partition_prefix(pk), total)
+}
+
+/// The segment of a stored item from its encoded key, which starts with its
+/// partition prefix (tag, 4-byte big-endian length, value bytes).
+fn segment_of_key(key: &[u8], total: u32) -> u32 {
+    let len = key
+        .get(1..5)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_be_bytes);
+    let end = (len as usize).saturating_add(5);
+    segment_of_prefix(key.get(..end).unwrap_or(key), total)
+}
+
+fn segment_of_prefix(prefix: &[u8], total: u32) -> u32 {
+    let digest = Md5::digest(prefix);
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     let hash = u64::from_be_bytes(first);
@@ -356,13 +442,23 @@ fn table_bounds<'a>(
     (lower, upper)
 }
 
-/// Reads one page from `entries`, counting items `wanted` accepts.
-fn read_page<'t, I>(
+/// Which stored items a page reads (the rest are skipped, uncounted).
+struct Wanted<'a> {
+    /// Scan's (Segment, TotalSegments): tested on the encoded key.
+    segment: Option<(u32, u32)>,
+    /// Query's sort-key condition: tested on the item.
+    item: Option<&'a dyn Fn(&Item) -> bool>,
+}
+
+/// Reads one page from `entries`. Items go straight from their stored bytes
+/// to the page's form unless a filter, projection or item test needs the
+/// item model.
+fn read_page<'t, I, T: ItemForm>(
     meta: &TableMeta,
     plan: &Plan,
     entries: I,
-    wanted: impl Fn(&Item) -> bool,
-) -> Result<Page>
+    wanted: &Wanted<'_>,
+) -> Result<Page<T>>
 where
     I: Iterator<
         Item = std::result::Result<
@@ -374,36 +470,81 @@ where
         >,
     >,
 {
+    let direct = plan.filter.is_none() && plan.projection.is_none() && wanted.item.is_none();
     let mut page = Page::default();
     let mut bytes = 0usize;
     for entry in entries {
-        let (_, value) = entry?;
-        let item = decode_item(value.value())?;
-        if !wanted(&item) {
+        let (key, value) = entry?;
+        if let Some((segment, total)) = wanted.segment
+            && segment_of_key(key.value().1, total) != segment
+        {
             continue;
         }
-        page.scanned_count += 1;
-        bytes = bytes.saturating_add(item_size(&item));
-        // The key is copied out only for the item that ends the page, not for
-        // every item read (that copy was a large part of a Scan's cost).
-        let full = page.scanned_count >= plan.limit || bytes >= MAX_PAGE_BYTES;
-        let last_key = full.then(|| key_attrs_of(meta, &item));
-        let matched = match &plan.filter {
-            Some(filter) => filter.evaluate(Some(&item))?,
-            None => true,
-        };
-        if matched {
-            page.count += 1;
-            if !plan.count_only {
-                page.items.push(project(plan.projection.as_ref(), item));
+        let stored = value.value();
+        let read = if direct {
+            read_direct(plan, stored)?
+        } else {
+            match read_model(plan, wanted, stored)? {
+                Some(read) => read,
+                None => continue,
             }
+        };
+        page.scanned_count += 1;
+        bytes = bytes.saturating_add(read.size);
+        if read.matched {
+            page.count += 1;
+            page.items.extend(read.out);
         }
-        if last_key.is_some() {
-            page.last_evaluated_key = last_key;
+        if page.scanned_count >= plan.limit || bytes >= MAX_PAGE_BYTES {
+            // The key is decoded only for the item that ends the page.
+            page.last_evaluated_key = Some(key_attrs_of(meta, &decode_item(stored)?));
             break;
         }
     }
     Ok(page)
+}
+
+/// One item read: its size, whether it matched the filter, and what the page
+/// returns for it (nothing for Select COUNT or a filtered-out item).
+struct Read<T> {
+    size: usize,
+    matched: bool,
+    out: Option<T>,
+}
+
+/// An item read without filter or projection.
+fn read_direct<T: ItemForm>(plan: &Plan, stored: &[u8]) -> Result<Read<T>> {
+    let (out, size) = if plan.count_only {
+        (None, Item::decode(stored)?.1)
+    } else {
+        let (out, size) = T::decode(stored)?;
+        (Some(out), size)
+    };
+    Ok(Read {
+        size,
+        matched: true,
+        out,
+    })
+}
+
+/// An item read through the item model; `None` when `wanted` skips it.
+fn read_model<T: ItemForm>(
+    plan: &Plan,
+    wanted: &Wanted<'_>,
+    stored: &[u8],
+) -> Result<Option<Read<T>>> {
+    let item = decode_item(stored)?;
+    if wanted.item.is_some_and(|test| !test(&item)) {
+        return Ok(None);
+    }
+    let size = item_size(&item);
+    let matched = match &plan.filter {
+        Some(filter) => filter.evaluate(Some(&item))?,
+        None => true,
+    };
+    let out = (matched && !plan.count_only)
+        .then(|| T::from_item(project(plan.projection.as_ref(), item)));
+    Ok(Some(Read { size, matched, out }))
 }
 
 /// ExclusiveStartKey as a stored key. DynamoDB words a bad one differently from a
@@ -439,6 +580,20 @@ mod tests {
             .map(|n| segment_of(&AttributeValue::S(format!("k{n}")), 4))
             .collect();
         assert_eq!(seen.len(), 4, "200 keys should land in all 4 segments");
+    }
+
+    #[test]
+    fn segments_from_stored_keys_match_segments_from_values() {
+        use crate::value::keys::encode_key;
+        for n in 0..100 {
+            let pk = AttributeValue::S(format!("user-{n}"));
+            let sk = AttributeValue::S("sort".into());
+            for total in [2u32, 5, 1000] {
+                let expected = segment_of(&pk, total);
+                assert_eq!(segment_of_key(&encode_key(&pk, None), total), expected);
+                assert_eq!(segment_of_key(&encode_key(&pk, Some(&sk)), total), expected);
+            }
+        }
     }
 
     #[test]

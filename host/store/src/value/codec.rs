@@ -17,6 +17,11 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value as JsonValue;
+
+use super::size::number_size;
 use super::{AttributeValue, Item, Number};
 use crate::error::{Result, StoreError};
 
@@ -51,12 +56,24 @@ pub fn encode_item(item: &Item) -> Vec<u8> {
 
 /// Decodes an item written by [`encode_item`].
 pub fn decode_item(bytes: &[u8]) -> Result<Item> {
+    decode::<Model>(bytes)
+}
+
+/// Decodes an item written by [`encode_item`] straight to DynamoDB JSON, with
+/// its size as [`item_size`](super::size::item_size) counts it: what Scan and Query pages need,
+/// without building the item first (the same checks as [`decode_item`]).
+pub fn decode_item_json(bytes: &[u8]) -> Result<(JsonValue, usize)> {
+    let (map, size) = decode::<Json>(bytes)?;
+    Ok((JsonValue::Object(map), size))
+}
+
+fn decode<B: Build>(bytes: &[u8]) -> Result<B::Map> {
     let mut reader = Reader { bytes, pos: 0 };
     match reader.byte()? {
         VERSION => {}
         other => return Err(corrupt(format!("unknown item format version {other}"))),
     }
-    let item = reader.map(0)?;
+    let item = reader.map::<B>(0)?;
     if reader.pos != bytes.len() {
         return Err(corrupt(format!(
             "{} trailing bytes after the item",
@@ -202,19 +219,6 @@ impl<'a> Reader<'a> {
             .map_err(|e| corrupt(format!("invalid UTF-8: {e}")))
     }
 
-    fn number(&mut self) -> Result<Number> {
-        let slice = self.slice()?;
-        std::str::from_utf8(slice)
-            .ok()
-            .and_then(|text| Number::parse(text).ok())
-            .ok_or_else(|| {
-                corrupt(format!(
-                    "invalid number {:?}",
-                    String::from_utf8_lossy(slice)
-                ))
-            })
-    }
-
     fn list_of<T>(&mut self, mut element: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
         let count = self.count()?;
         let mut out = Vec::with_capacity(count);
@@ -224,37 +228,189 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn map(&mut self, depth: usize) -> Result<BTreeMap<String, AttributeValue>> {
+    /// A number with its stored (normalised) text.
+    fn number_text(&mut self) -> Result<(Number, &'a str)> {
+        let slice = self.slice()?;
+        std::str::from_utf8(slice)
+            .ok()
+            .and_then(|text| Some((Number::parse(text).ok()?, text)))
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "invalid number {:?}",
+                    String::from_utf8_lossy(slice)
+                ))
+            })
+    }
+
+    fn map<B: Build>(&mut self, depth: usize) -> Result<B::Map> {
         let count = self.count()?;
-        let mut map = BTreeMap::new();
+        let mut map = B::map(count);
         for _ in 0..count {
             let name = self.string()?;
-            let value = self.value(depth + 1)?;
-            if map.insert(name, value).is_some() {
+            let value = self.value::<B>(depth + 1)?;
+            if !B::insert(&mut map, name, value) {
                 return Err(corrupt("duplicate attribute name".to_string()));
             }
         }
         Ok(map)
     }
 
-    fn value(&mut self, depth: usize) -> Result<AttributeValue> {
+    fn value<B: Build>(&mut self, depth: usize) -> Result<B::Value> {
         if depth > MAX_DEPTH {
             return Err(corrupt(format!("nested deeper than {MAX_DEPTH} levels")));
         }
         Ok(match self.byte()? {
-            tag::S => AttributeValue::S(self.string()?),
-            tag::N => AttributeValue::N(self.number()?),
-            tag::B => AttributeValue::B(self.slice()?.to_vec()),
-            tag::FALSE => AttributeValue::Bool(false),
-            tag::TRUE => AttributeValue::Bool(true),
-            tag::NULL => AttributeValue::Null,
-            tag::M => AttributeValue::M(self.map(depth)?),
-            tag::L => AttributeValue::L(self.list_of(|r| r.value(depth + 1))?),
-            tag::SS => AttributeValue::SS(self.list_of(Self::string)?),
-            tag::NS => AttributeValue::NS(self.list_of(Self::number)?),
-            tag::BS => AttributeValue::BS(self.list_of(|r| Ok(r.slice()?.to_vec()))?),
+            tag::S => B::s(self.string()?),
+            tag::N => B::n(self.number_text()?),
+            tag::B => B::b(self.slice()?),
+            tag::FALSE => B::bool(false),
+            tag::TRUE => B::bool(true),
+            tag::NULL => B::null(),
+            tag::M => B::m(self.map::<B>(depth)?),
+            tag::L => B::l(self.list_of(|r| r.value::<B>(depth + 1))?),
+            tag::SS => B::ss(self.list_of(Self::string)?),
+            tag::NS => B::ns(self.list_of(Self::number_text)?),
+            tag::BS => B::bs(self.list_of(Self::slice)?),
             other => return Err(corrupt(format!("unknown value tag {other}"))),
         })
+    }
+}
+
+/// What decoding builds from the encoded form: one walk of the bytes (with all
+/// its checks) serves both the item model and DynamoDB JSON.
+trait Build {
+    type Value;
+    type Map;
+    fn map(capacity: usize) -> Self::Map;
+    /// Adds an attribute; false if the name was already there.
+    fn insert(map: &mut Self::Map, name: String, value: Self::Value) -> bool;
+    fn s(text: String) -> Self::Value;
+    fn n(number: (Number, &str)) -> Self::Value;
+    fn b(bytes: &[u8]) -> Self::Value;
+    fn bool(value: bool) -> Self::Value;
+    fn null() -> Self::Value;
+    fn m(map: Self::Map) -> Self::Value;
+    fn l(list: Vec<Self::Value>) -> Self::Value;
+    fn ss(set: Vec<String>) -> Self::Value;
+    fn ns(set: Vec<(Number, &str)>) -> Self::Value;
+    fn bs(set: Vec<&[u8]>) -> Self::Value;
+}
+
+/// Builds `AttributeValue`s.
+struct Model;
+
+impl Build for Model {
+    type Value = AttributeValue;
+    type Map = BTreeMap<String, AttributeValue>;
+
+    fn map(_: usize) -> Self::Map {
+        BTreeMap::new()
+    }
+    fn insert(map: &mut Self::Map, name: String, value: AttributeValue) -> bool {
+        map.insert(name, value).is_none()
+    }
+    fn s(text: String) -> AttributeValue {
+        AttributeValue::S(text)
+    }
+    fn n((number, _): (Number, &str)) -> AttributeValue {
+        AttributeValue::N(number)
+    }
+    fn b(bytes: &[u8]) -> AttributeValue {
+        AttributeValue::B(bytes.to_vec())
+    }
+    fn bool(value: bool) -> AttributeValue {
+        AttributeValue::Bool(value)
+    }
+    fn null() -> AttributeValue {
+        AttributeValue::Null
+    }
+    fn m(map: Self::Map) -> AttributeValue {
+        AttributeValue::M(map)
+    }
+    fn l(list: Vec<AttributeValue>) -> AttributeValue {
+        AttributeValue::L(list)
+    }
+    fn ss(set: Vec<String>) -> AttributeValue {
+        AttributeValue::SS(set)
+    }
+    fn ns(set: Vec<(Number, &str)>) -> AttributeValue {
+        AttributeValue::NS(set.into_iter().map(|(n, _)| n).collect())
+    }
+    fn bs(set: Vec<&[u8]>) -> AttributeValue {
+        AttributeValue::BS(set.into_iter().map(<[u8]>::to_vec).collect())
+    }
+}
+
+/// Builds DynamoDB JSON (exactly what `json::item_to_json` gives for the
+/// decoded item), with each value's size as `size` counts it.
+struct Json;
+
+/// A JSON object and the DynamoDB size of its attributes.
+type SizedMap = (serde_json::Map<String, JsonValue>, usize);
+
+/// `{"TAG": inner}`.
+fn tagged(tag: &str, inner: JsonValue) -> JsonValue {
+    let mut map = serde_json::Map::with_capacity(1);
+    map.insert(tag.to_string(), inner);
+    JsonValue::Object(map)
+}
+
+impl Build for Json {
+    type Value = (JsonValue, usize);
+    type Map = SizedMap;
+
+    fn map(capacity: usize) -> SizedMap {
+        (serde_json::Map::with_capacity(capacity), 0)
+    }
+    fn insert((map, size): &mut SizedMap, name: String, (value, bytes): Self::Value) -> bool {
+        *size += name.len() + bytes;
+        map.insert(name, value).is_none()
+    }
+    fn s(text: String) -> Self::Value {
+        let size = text.len();
+        (tagged("S", JsonValue::String(text)), size)
+    }
+    fn n((number, text): (Number, &str)) -> Self::Value {
+        (tagged("N", text.into()), number_size(&number))
+    }
+    fn b(bytes: &[u8]) -> Self::Value {
+        (tagged("B", BASE64.encode(bytes).into()), bytes.len())
+    }
+    fn bool(value: bool) -> Self::Value {
+        (tagged("BOOL", value.into()), 1)
+    }
+    fn null() -> Self::Value {
+        (tagged("NULL", true.into()), 1)
+    }
+    fn m((map, size): SizedMap) -> Self::Value {
+        let len = map.len();
+        (tagged("M", JsonValue::Object(map)), 3 + len + size)
+    }
+    fn l(list: Vec<Self::Value>) -> Self::Value {
+        let size = 3 + list.iter().map(|(_, s)| 1 + s).sum::<usize>();
+        let list = list.into_iter().map(|(v, _)| v).collect();
+        (tagged("L", JsonValue::Array(list)), size)
+    }
+    fn ss(set: Vec<String>) -> Self::Value {
+        let size = set.iter().map(String::len).sum();
+        let list = set.into_iter().map(JsonValue::String).collect();
+        (tagged("SS", JsonValue::Array(list)), size)
+    }
+    fn ns(set: Vec<(Number, &str)>) -> Self::Value {
+        let size = set.iter().map(|(n, _)| number_size(n)).sum();
+        let list = set
+            .into_iter()
+            .map(|(_, text)| JsonValue::from(text))
+            .collect();
+        (tagged("NS", JsonValue::Array(list)), size)
+    }
+    fn bs(set: Vec<&[u8]>) -> Self::Value {
+        let size = set.iter().map(|b| b.len()).sum();
+        let list = set
+            .into_iter()
+            .map(|b| JsonValue::from(BASE64.encode(b)))
+            .collect();
+        (tagged("BS", JsonValue::Array(list)), size)
     }
 }
 
@@ -336,6 +492,10 @@ mod tests {
                 Err(StoreError::Storage(_)) => {}
                 other => panic!("{bytes:?} decoded as {other:?}"),
             }
+            match decode_item_json(&bytes) {
+                Err(StoreError::Storage(_)) => {}
+                other => panic!("{bytes:?} decoded to JSON as {other:?}"),
+            }
         }
     }
 
@@ -362,6 +522,13 @@ mod tests {
         }
 
         #[test]
+        fn json_decoding_matches_the_item_model(item in arb_item()) {
+            let (json, size) = decode_item_json(&encode_item(&item)).unwrap();
+            prop_assert_eq!(json, crate::value::json::item_to_json(&item));
+            prop_assert_eq!(size, crate::value::size::item_size(&item));
+        }
+
+        #[test]
         fn values_encode_deterministically(a in arb_attribute_value(), b in arb_attribute_value()) {
             prop_assert_eq!(encode_value(&a) == encode_value(&b), a == b);
         }
@@ -369,6 +536,7 @@ mod tests {
         #[test]
         fn decoding_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode_item(&bytes);
+            let _ = decode_item_json(&bytes);
         }
 
         #[test]

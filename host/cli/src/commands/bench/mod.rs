@@ -2,6 +2,8 @@
 //! part measured. Numbers are measured, never assumed; `--json` prints one
 //! JSON object with the figures.
 
+pub mod invoke;
+pub mod lab;
 pub mod store;
 
 use anyhow::Result;
@@ -12,10 +14,18 @@ pub enum BenchCommand {
     /// The data plane: PutItem (1 and 64 writers, durable and relaxed),
     /// PutRecords, GetRecords, Scan and the memory a large Scan takes.
     Store(store::BenchStoreArgs),
+    /// The function runtime: warm invocation, cold start from the component
+    /// cache, and the lab's score aggregator against native Rust.
+    Invoke(invoke::BenchInvokeArgs),
+    /// The lab end to end: a table trigger running the score aggregator on
+    /// many writes, against the same handler in native Rust.
+    Lab(lab::BenchLabArgs),
 }
 
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Store(args) => store::run_store(&args),
+        BenchCommand::Invoke(args) => invoke::run_invoke(&args),
+        BenchCommand::Lab(args) => lab::run_lab(&args),
     }
 }

@@ -117,10 +117,10 @@ fn round(v: f64) -> f64 {
 }
 
 /// Scratch data directories, removed when the bench ends.
-struct Scratch(PathBuf);
+pub(super) struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new(parent: Option<&Path>) -> Result<Scratch> {
+    pub(super) fn new(parent: Option<&Path>) -> Result<Scratch> {
         let parent = parent
             .map(Path::to_path_buf)
             .unwrap_or_else(std::env::temp_dir);
@@ -129,7 +129,7 @@ impl Scratch {
         Ok(Scratch(dir))
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 }
@@ -354,7 +354,7 @@ fn reset_peak_rss() {
 }
 
 /// Peak resident set size since the last reset, in MiB (0 where unknown).
-fn peak_rss_mib() -> f64 {
+pub(super) fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

@@ -1,0 +1,165 @@
+//! One poller: a thread that feeds one shard of one mapping's source to the
+//! mapping's function, one batch at a time, in order. It sleeps on the
+//! store's commit notifier (no polling timer on the data path), wakes on the
+//! commit that appends records, and reads after its checkpoint.
+//!
+//! The loop survives everything (spin's trigger loops are the model): a store
+//! error, a deleted source or function, even a panic in a batch is recorded
+//! in the mapping's status, then the poller backs off and tries again until
+//! the engine stops it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eddy_runtime::deployed::Functions;
+use eddy_store::mappings::{EventSourceMapping, status};
+use eddy_store::{Store, StoreError, checkpoints};
+
+use crate::batch::{self, MAX_BACKOFF};
+use crate::commit::{self, Position};
+use crate::event::filter_json;
+use crate::filters::Filters;
+use crate::handler::NativeHandlers;
+use crate::latency::Latency;
+use crate::source::{ShardSource, SourceRecord};
+use crate::stop::Stop;
+
+/// The longest a poller sleeps on the notifier before it looks at its stop
+/// signal (commits wake it at once).
+const TICK: Duration = Duration::from_millis(50);
+
+/// Everything one poller needs.
+pub(crate) struct Poller {
+    pub functions: Arc<Functions>,
+    /// Functions handled natively (empty outside measurements).
+    pub natives: Arc<NativeHandlers>,
+    /// Where each invocation's trigger latency goes.
+    pub latency: Arc<Latency>,
+    pub store: Store,
+    pub mapping: EventSourceMapping,
+    pub source: ShardSource,
+    /// The mapping's filters (`Ok(None)`: none); `Err` if they do not parse.
+    pub filters: Result<Option<Filters>, String>,
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`.
+    pub function_arn: String,
+    pub stop: Stop,
+}
+
+impl Poller {
+    /// Where this poller's commits go, expecting checkpoint `expected`.
+    pub(crate) fn position(&self, expected: Option<u64>) -> Position {
+        Position {
+            uuid: self.mapping.uuid.clone(),
+            log: self.source.log,
+            shard: self.source.shard,
+            expected,
+        }
+    }
+
+    /// True if `record` passes the mapping's filters (any of them matches).
+    pub(crate) fn keeps(&self, record: &SourceRecord) -> bool {
+        match &self.filters {
+            Ok(Some(filters)) => {
+                filter_json(&self.source, record).is_none_or(|json| filters.matches(&json))
+            }
+            _ => true,
+        }
+    }
+
+    /// Runs until the engine stops it.
+    pub(crate) fn run(self) {
+        if let Err(problem) = &self.filters {
+            let error = ("InvalidFilterCriteria".to_string(), problem.clone());
+            self.record_problem(status::RESULT_INTERNAL, error);
+            while !self.stop.wait(Duration::from_secs(1)) {}
+            return;
+        }
+        let mut failures = 0u32;
+        while !self.stop.is_set() {
+            let polled = catch_unwind(AssertUnwindSafe(|| self.poll_once()));
+            let problem = match polled {
+                Ok(Ok(())) => None,
+                Ok(Err(e @ StoreError::ResourceNotFound(_))) => {
+                    Some((status::RESULT_NO_SOURCE, e.to_string()))
+                }
+                Ok(Err(e)) => Some((status::RESULT_INTERNAL, e.to_string())),
+                Err(_) => Some((
+                    status::RESULT_INTERNAL,
+                    "internal error: a batch panicked; it will be retried".to_string(),
+                )),
+            };
+            let Some((result, message)) = problem else {
+                failures = 0;
+                continue;
+            };
+            failures = failures.saturating_add(1);
+            self.record_problem(result, ("PollerError".to_string(), message));
+            let wait = batch::FIRST_BACKOFF
+                .saturating_mul(1 << failures.min(10))
+                .min(MAX_BACKOFF);
+            if self.stop.wait(wait) {
+                return;
+            }
+        }
+    }
+
+    fn record_problem(&self, result: &'static str, error: (String, String)) {
+        let _ = commit::record_failure(&self.store, &self.position(None), result, error, None);
+    }
+
+    /// Reads one batch after the checkpoint and processes it, or waits for a
+    /// commit when there is nothing to read.
+    fn poll_once(&self) -> Result<(), StoreError> {
+        let notifier = self.store.notifier();
+        // Read the generation before reading records, so a commit landing
+        // between the read and the wait still wakes the wait.
+        let generation = notifier.generation();
+        let checkpoint = checkpoints::load(
+            &self.store,
+            &self.mapping.uuid,
+            self.source.log,
+            self.source.shard,
+        )?;
+        let after = checkpoint.unwrap_or(0);
+        let limit = usize::try_from(self.mapping.batch_size.max(1)).unwrap_or(usize::MAX);
+        let mut records = self.source.read(&self.store, after, limit)?;
+        if records.is_empty() {
+            notifier.wait_past(generation, TICK);
+            return Ok(());
+        }
+        if self.mapping.batching_window_ms > 0 && records.len() < limit {
+            records = self.gather(records, generation, after, limit)?;
+            if self.stop.is_set() {
+                return Ok(());
+            }
+        }
+        batch::process(self, &records, checkpoint);
+        Ok(())
+    }
+
+    /// Lambda's batching window: waits up to MaximumBatchingWindowInSeconds
+    /// (from the first record seen) for a full batch, re-reading on commits.
+    fn gather(
+        &self,
+        mut records: Vec<SourceRecord>,
+        mut generation: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<SourceRecord>, StoreError> {
+        let window = Duration::from_millis(u64::from(self.mapping.batching_window_ms));
+        let deadline = Instant::now() + window;
+        while records.len() < limit && !self.stop.is_set() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let now = self.store.notifier().wait_past(generation, left.min(TICK));
+            if now != generation {
+                generation = now;
+                records = self.source.read(&self.store, after, limit)?;
+            }
+        }
+        Ok(records)
+    }
+}
