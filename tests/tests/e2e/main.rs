@@ -10,9 +10,11 @@ mod functions;
 mod lab;
 mod options;
 mod serve;
+mod serve_crash;
 mod streams;
 mod tables;
 mod telemetry;
+mod triggers;
 mod triggers_cli;
 
 use std::cmp::Ordering;
