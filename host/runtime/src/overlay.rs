@@ -12,14 +12,26 @@
 //! committed state with this invocation's own writes applied to the items
 //! returned; items the invocation inserted are not added to a query, and query
 //! ranges are not re-validated at commit.
+//!
+//! An overlay can be stacked on another invocation's writes that are still
+//! being committed (`on_top_of`: a trigger reads and runs batch N+1 while
+//! batch N commits). Items the parent touched are read from the parent's
+//! final images, with the bytes the parent's commit will store as the base,
+//! so the commit check passes only if the parent's commit landed first and
+//! nothing changed since. A query cannot see the parent's pending writes,
+//! so an invocation that queries on top of a parent always conflicts (and is
+//! re-run on the committed state, without a parent).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use eddy_store::streams::{self, PutRecordEntry};
 use eddy_store::tables::images::{self, ImageSnapshot, ImageSource, Planned};
 use eddy_store::tables::{
     DeleteItemRequest, Page, PutItemRequest, QueryRequest, TableMeta, UpdateItemRequest,
 };
+use eddy_store::value::codec::encode_item;
 use eddy_store::{Item, Store, StoreError, WriteCtx};
 
 /// The most items and records one invocation may buffer.
@@ -30,17 +42,59 @@ pub const MAX_BUFFERED: usize = 10_000;
 struct Entry {
     table_id: u64,
     base: Option<Item>,
+    /// `base` as stored: the commit compares bytes, cheaper than decoding
+    /// the item again on the store's one writer thread.
+    base_bytes: Option<Vec<u8>>,
     current: Option<Item>,
     /// The key attributes, once written (`None` while only read).
     keys: Option<Item>,
 }
 
+/// The items an invocation touched, by table name and encoded key: nested so
+/// that a lookup borrows the name and key instead of building a tuple, and
+/// compares keys only within the table. Iterated (and committed) in (table,
+/// key) order.
+#[derive(Debug, Clone, Default)]
+struct Touched {
+    tables: BTreeMap<String, BTreeMap<Vec<u8>, Entry>>,
+    len: usize,
+}
+
+impl Touched {
+    fn get(&self, table: &str, key: &[u8]) -> Option<&Entry> {
+        self.tables.get(table)?.get(key)
+    }
+
+    fn get_mut(&mut self, table: &str, key: &[u8]) -> Option<&mut Entry> {
+        self.tables.get_mut(table)?.get_mut(key)
+    }
+
+    fn insert(&mut self, table: &str, key: &[u8], entry: Entry) {
+        let keys = match self.tables.get_mut(table) {
+            Some(keys) => keys,
+            None => self.tables.entry(table.to_string()).or_default(),
+        };
+        if keys.insert(key.to_vec(), entry).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &Vec<u8>, &Entry)> {
+        self.tables
+            .iter()
+            .flat_map(|(table, keys)| keys.iter().map(move |(key, entry)| (table, key, entry)))
+    }
+}
+
 /// The buffered writes (and read set) of an invocation, ready to commit.
 #[derive(Debug, Clone, Default)]
 pub struct Writes {
-    items: BTreeMap<(String, Vec<u8>), Entry>,
+    items: Touched,
     records: Vec<(String, PutRecordEntry)>,
     account: String,
+    /// Set when the invocation queried on top of a parent's pending writes,
+    /// which its query results could not include: the commit conflicts.
+    queried_on_parent: bool,
 }
 
 /// What a commit did.
@@ -57,9 +111,12 @@ pub struct Committed {
 pub struct Conflict(pub String);
 
 impl Writes {
-    /// True when the invocation wrote nothing.
+    /// True when the invocation wrote nothing (and its commit cannot
+    /// conflict for having queried on top of a parent).
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.items.values().all(|e| e.keys.is_none())
+        !self.queried_on_parent
+            && self.records.is_empty()
+            && self.items.iter().all(|(_, _, e)| e.keys.is_none())
     }
 
     /// Applies every buffered write inside the caller's write job, after
@@ -69,8 +126,13 @@ impl Writes {
         &self,
         ctx: &mut WriteCtx<'_>,
     ) -> Result<Result<Committed, Conflict>, StoreError> {
+        if self.queried_on_parent {
+            return Ok(Err(Conflict(
+                "the invocation queried before the previous batch's writes were committed".into(),
+            )));
+        }
         let mut metas: HashMap<&str, TableMeta> = HashMap::new();
-        for ((table, key), entry) in &self.items {
+        for (table, key, entry) in self.items.iter() {
             // Each table is looked up once, however many of its items the
             // invocation touched.
             let known = metas.get(table.as_str()).map(|m| m.id);
@@ -87,7 +149,7 @@ impl Writes {
                     "table {table} was deleted or re-created during the invocation"
                 ))));
             }
-            if images::read_image_in(ctx, entry.table_id, key)? != entry.base {
+            if !images::image_unchanged_in(ctx, entry.table_id, key, entry.base_bytes.as_deref())? {
                 return Ok(Err(Conflict(format!(
                     "an item of table {table} changed during the invocation"
                 ))));
@@ -102,7 +164,7 @@ impl Writes {
             }
         }
         let mut done = Committed::default();
-        for ((table, key), entry) in &self.items {
+        for (table, key, entry) in self.items.iter() {
             let (Some(keys), Some(meta)) = (&entry.keys, metas.get(table.as_str())) else {
                 continue;
             };
@@ -127,52 +189,94 @@ impl Writes {
 /// An invocation's view of the store: committed state plus its own writes.
 pub struct Overlay {
     store: Store,
-    metas: HashMap<String, TableMeta>,
+    metas: HashMap<String, Arc<TableMeta>>,
     /// The snapshot items are first read from, opened at the first read: one
     /// per invocation rather than a transaction per item (the commit
     /// re-checks every base anyway).
     snapshot: Option<ImageSnapshot>,
     writes: Writes,
+    /// The pending writes this overlay is stacked on (see `on_top_of`).
+    parent: Option<Arc<Writes>>,
+}
+
+thread_local! {
+    /// The parent of the overlays created on this thread (see `on_top_of`).
+    static PARENT: RefCell<Option<Arc<Writes>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with every overlay created on this thread meanwhile stacked on
+/// `parent`: the writes of an invocation whose commit is under way and will
+/// land before theirs (or theirs will conflict and do nothing). A thread-local
+/// because the overlay is created deep inside the runtime's invocation, on
+/// the caller's thread.
+pub fn on_top_of<R>(parent: Arc<Writes>, f: impl FnOnce() -> R) -> R {
+    /// Restores the previous parent, even if `f` panics.
+    struct Restore(Option<Arc<Writes>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            PARENT.with(|p| *p.borrow_mut() = previous);
+        }
+    }
+    let previous = PARENT.with(|p| p.borrow_mut().replace(parent));
+    let _restore = Restore(previous);
+    f()
 }
 
 /// Reads images through the overlay, remembering each item's base.
 struct Source<'a> {
     store: &'a Store,
-    metas: &'a mut HashMap<String, TableMeta>,
+    parent: Option<&'a Writes>,
+    metas: &'a mut HashMap<String, Arc<TableMeta>>,
     snapshot: &'a mut Option<ImageSnapshot>,
-    items: &'a mut BTreeMap<(String, Vec<u8>), Entry>,
+    items: &'a mut Touched,
 }
 
 impl ImageSource for Source<'_> {
-    fn table(&mut self, name: &str) -> Result<TableMeta, StoreError> {
+    fn table(&mut self, name: &str) -> Result<Arc<TableMeta>, StoreError> {
         if let Some(meta) = self.metas.get(name) {
             return Ok(meta.clone());
         }
-        let meta = images::table_meta(self.store, name)?;
+        let meta = Arc::new(images::table_meta(self.store, name)?);
         self.metas.insert(name.to_string(), meta.clone());
         Ok(meta)
     }
 
     fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>, StoreError> {
-        let slot = (meta.name.clone(), key.to_vec());
-        if let Some(entry) = self.items.get(&slot) {
+        if let Some(entry) = self.items.get(&meta.name, key) {
             return Ok(entry.current.clone());
         }
-        if self.items.len() >= MAX_BUFFERED {
+        if self.items.len >= MAX_BUFFERED {
             return Err(too_many());
         }
         let snapshot = match self.snapshot {
             Some(snapshot) => snapshot,
             None => self.snapshot.insert(ImageSnapshot::open(self.store)?),
         };
-        let base = snapshot.image(meta.id, key)?;
+        let inherited = self
+            .parent
+            .and_then(|parent| parent.items.get(&meta.name, key))
+            .filter(|entry| entry.table_id == meta.id);
+        let (base, base_bytes) = match inherited {
+            // What the parent's commit stores (`write_image_in` encodes the
+            // same way), or leaves as it was.
+            Some(entry) => (
+                entry.current.clone(),
+                entry.current.as_ref().map(encode_item),
+            ),
+            None => match snapshot.image_and_bytes(meta.id, key)? {
+                Some((item, bytes)) => (Some(item), Some(bytes)),
+                None => (None, None),
+            },
+        };
         let entry = Entry {
             table_id: meta.id,
             base: base.clone(),
+            base_bytes,
             current: base.clone(),
             keys: None,
         };
-        self.items.insert(slot, entry);
+        self.items.insert(&meta.name, key, entry);
         Ok(base)
     }
 }
@@ -184,7 +288,8 @@ fn too_many() -> StoreError {
 }
 
 impl Overlay {
-    /// An empty overlay over `store`.
+    /// An empty overlay over `store` (stacked on the thread's parent, if
+    /// `on_top_of` set one).
     pub fn new(store: Store) -> Overlay {
         let account = store.options().account.clone();
         Overlay {
@@ -195,6 +300,7 @@ impl Overlay {
                 account,
                 ..Writes::default()
             },
+            parent: PARENT.with(|p| p.borrow().clone()),
         }
     }
 
@@ -203,13 +309,14 @@ impl Overlay {
         self.writes
     }
 
-    fn meta(&mut self, table: &str) -> Result<TableMeta, StoreError> {
+    fn meta(&mut self, table: &str) -> Result<Arc<TableMeta>, StoreError> {
         self.source().table(table)
     }
 
     fn source(&mut self) -> Source<'_> {
         Source {
             store: &self.store,
+            parent: self.parent.as_deref(),
             metas: &mut self.metas,
             snapshot: &mut self.snapshot,
             items: &mut self.writes.items,
@@ -242,10 +349,13 @@ impl Overlay {
     }
 
     fn apply(&mut self, planned: Planned) -> Result<Option<Item>, StoreError> {
-        let slot = (planned.meta.name, planned.key);
-        let entry = self.writes.items.get_mut(&slot).ok_or_else(|| {
-            StoreError::Storage("internal error: planned write lost its item".into())
-        })?;
+        let entry = self
+            .writes
+            .items
+            .get_mut(&planned.meta.name, &planned.key)
+            .ok_or_else(|| {
+                StoreError::Storage("internal error: planned write lost its item".into())
+            })?;
         entry.current = planned.new;
         entry.keys = Some(planned.keys);
         Ok(planned.returned)
@@ -255,8 +365,11 @@ impl Overlay {
     /// the items returned (see the module doc for what is not covered).
     pub fn query(&mut self, request: &QueryRequest) -> Result<Page, StoreError> {
         let meta = self.meta(&request.table)?;
+        if self.parent.is_some() {
+            self.writes.queried_on_parent = true;
+        }
         let mut page = eddy_store::tables::query(&self.store, request)?;
-        if self.writes.items.is_empty() {
+        if self.writes.items.len == 0 {
             return Ok(page);
         }
         let mut items = Vec::with_capacity(page.items.len());
@@ -267,7 +380,7 @@ impl Overlay {
                 .collect();
             let own = images::encode_key(&meta, &keys)
                 .ok()
-                .and_then(|key| self.writes.items.get(&(meta.name.clone(), key)))
+                .and_then(|key| self.writes.items.get(&meta.name, &key))
                 .filter(|e| e.keys.is_some());
             match own {
                 Some(entry) => items.extend(entry.current.clone()),
@@ -328,6 +441,81 @@ mod tests {
             item,
             ..PutItemRequest::default()
         }
+    }
+
+    fn store_with_table() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), eddy_store::StoreOptions::default()).unwrap();
+        let create = CreateTable {
+            name: "Tab".into(),
+            partition_key: KeyAttr {
+                name: "U".into(),
+                key_type: KeyType::S,
+            },
+            sort_key: None,
+            billing: BillingMode::PayPerRequest,
+            stream: None,
+        };
+        eddy_store::tables::create_table(&store, create).unwrap();
+        (dir, store)
+    }
+
+    fn commit(store: &Store, writes: Arc<Writes>) -> Result<Committed, Conflict> {
+        store.write(move |ctx| writes.commit_in(ctx)).unwrap()
+    }
+
+    #[test]
+    fn a_stacked_overlay_sees_its_parent_and_commits_only_after_it() {
+        let (_dir, store) = store_with_table();
+        let key = Item::from([("U".to_string(), AttributeValue::S("a".into()))]);
+        let mut parent = Overlay::new(store.clone());
+        parent.put(&put("Tab", item("a", "1"))).unwrap();
+        let parent = Arc::new(parent.into_writes());
+        let child = |score: &str| {
+            on_top_of(parent.clone(), || {
+                let mut child = Overlay::new(store.clone());
+                assert_eq!(child.get("Tab", &key).unwrap(), Some(item("a", "1")));
+                child.put(&put("Tab", item("a", score))).unwrap();
+                Arc::new(child.into_writes())
+            })
+        };
+        // Not stacked outside `on_top_of`.
+        assert_eq!(Overlay::new(store.clone()).get("Tab", &key).unwrap(), None);
+        // Before the parent lands, the child's base is not the store's.
+        assert!(commit(&store, child("2")).is_err());
+        let child = child("3");
+        assert_eq!(commit(&store, parent.clone()).map(|c| c.items), Ok(1));
+        assert_eq!(commit(&store, child).map(|c| c.items), Ok(1));
+        let mut fresh = Overlay::new(store.clone());
+        assert_eq!(fresh.get("Tab", &key).unwrap(), Some(item("a", "3")));
+    }
+
+    #[test]
+    fn a_stacked_overlay_that_queries_always_conflicts() {
+        let (_dir, store) = store_with_table();
+        let parent = Arc::new(Overlay::new(store.clone()).into_writes());
+        let writes = on_top_of(parent.clone(), || {
+            let mut child = Overlay::new(store.clone());
+            let request = QueryRequest {
+                table: "Tab".into(),
+                key_condition: "U = :u".into(),
+                forward: true,
+                expressions: eddy_store::tables::ExpressionMaps {
+                    names: None,
+                    values: Some(
+                        serde_json::json!({":u": {"S": "a"}})
+                            .as_object()
+                            .unwrap()
+                            .clone(),
+                    ),
+                },
+                ..QueryRequest::default()
+            };
+            child.query(&request).unwrap();
+            child.into_writes()
+        });
+        assert!(!writes.is_empty());
+        assert!(commit(&store, Arc::new(writes)).is_err());
     }
 
     #[test]

@@ -33,11 +33,12 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use eddy_runtime::bindgen::Response;
 use eddy_runtime::error::InvocationError;
-use eddy_runtime::overlay::{Committed, Writes};
+use eddy_runtime::overlay::{self, Committed, Writes};
 use eddy_store::StoreError;
 use eddy_store::mappings::status;
 
@@ -45,6 +46,7 @@ use crate::commit::{self, Position, Progress, Verdict};
 use crate::destination::{Condition, GiveUp, failure_record};
 use crate::event::wit_event;
 use crate::handler;
+use crate::pipeline::{Pipeline, Spec};
 use crate::poller::Poller;
 use crate::source::SourceRecord;
 
@@ -87,8 +89,15 @@ enum Step {
     Abandon,
 }
 
-/// Processes `records` (read after checkpoint `start`) to the end.
-pub(crate) fn process(poller: &Poller, records: &[SourceRecord], start: Option<u64>) -> Flow {
+/// Processes `records` (read after checkpoint `start`) to the end, taking
+/// part in `pipe` (see `pipeline`): nothing is written before its gate opens,
+/// and a shut gate abandons the batch.
+pub(crate) fn process(
+    poller: &Poller,
+    records: &[SourceRecord],
+    start: Option<u64>,
+    pipe: &Pipeline<'_>,
+) -> Flow {
     let kept: Vec<bool> = records.iter().map(|r| poller.keeps(r)).collect();
     let mut expected = start;
     let mut queue = VecDeque::from([Segment {
@@ -99,6 +108,9 @@ pub(crate) fn process(poller: &Poller, records: &[SourceRecord], start: Option<u
         if segment.start >= segment.end {
             continue;
         }
+        if pipe.gate.shut() {
+            return Flow::Abandoned;
+        }
         if poller.stop.is_set() || (segment.delay && poller.stop.wait(backoff(segment.failures))) {
             return Flow::Abandoned;
         }
@@ -107,6 +119,7 @@ pub(crate) fn process(poller: &Poller, records: &[SourceRecord], start: Option<u
             records,
             kept: &kept,
             position: poller.position(expected),
+            pipe,
         };
         match work.attempt(segment) {
             Step::Committed(checkpoint) => expected = Some(checkpoint),
@@ -115,6 +128,20 @@ pub(crate) fn process(poller: &Poller, records: &[SourceRecord], start: Option<u
         }
     }
     Flow::Done
+}
+
+/// What an invocation is told of its commit's verdict.
+fn invocation_answer(done: &Result<Verdict, StoreError>) -> Result<Committed, InvocationError> {
+    match done {
+        Ok(Verdict::Done(c)) => Ok(*c),
+        Ok(Verdict::Conflict(m)) => Err(InvocationError::Conflict(m.clone())),
+        Ok(Verdict::Stale) => Err(InvocationError::Commit(
+            "the mapping's checkpoint moved during the invocation (or the batch it ran on top of \
+             did not commit); nothing was committed"
+                .into(),
+        )),
+        Err(e) => Err(InvocationError::Commit(e.to_string())),
+    }
 }
 
 /// 10 ms doubling per consecutive failure, at most 1 s.
@@ -128,6 +155,7 @@ struct Work<'a> {
     records: &'a [SourceRecord],
     kept: &'a [bool],
     position: Position,
+    pipe: &'a Pipeline<'a>,
 }
 
 impl Work<'_> {
@@ -142,15 +170,7 @@ impl Work<'_> {
             .collect();
         let (Some(first), Some(_)) = (delivered.first(), slice.last()) else {
             // Only filtered-out records: they are processed without a call.
-            return self.settle(
-                commit::commit(
-                    &self.poller.store,
-                    self.poller.functions.telemetry(),
-                    None,
-                    self.progress(slice, None),
-                ),
-                segment,
-            );
+            return self.settle(self.commit_alone(None, self.progress(slice, None)), segment);
         };
         let mapping = &self.poller.mapping;
         let now = self.poller.store.now_ms();
@@ -178,35 +198,34 @@ impl Work<'_> {
         };
         let progress = self.progress(slice, Some(now));
         let defer = mapping.report_batch_item_failures;
+        let last = segment.end >= self.records.len();
         let verdict = RefCell::new(None);
         let stash = RefCell::new(None);
-        let store = &self.poller.store;
-        let telemetry = self.poller.functions.telemetry();
         self.poller.latency.record_since(first.arrival_ms);
-        let outcome = handler::invoke_with_commit(
-            &self.poller.functions,
-            &self.poller.natives,
-            &deployed,
-            event,
-            |writes| {
-                if defer {
-                    *stash.borrow_mut() = Some(writes);
-                    return Ok(Committed::default());
-                }
-                let done = commit::commit(store, telemetry, Some(writes), progress.clone());
-                let answer = match &done {
-                Ok(Verdict::Done(c)) => Ok(*c),
-                Ok(Verdict::Conflict(m)) => Err(InvocationError::Conflict(m.clone())),
-                Ok(Verdict::Stale) => Err(InvocationError::Commit(
-                    "the mapping's checkpoint moved during the invocation; nothing was committed"
-                        .into(),
-                )),
-                Err(e) => Err(InvocationError::Commit(e.to_string())),
-            };
-                *verdict.borrow_mut() = Some(done);
-                answer
-            },
-        );
+        let invoke = || {
+            handler::invoke_with_commit(
+                &self.poller.functions,
+                &self.poller.natives,
+                &deployed,
+                event,
+                |writes| {
+                    if defer {
+                        *stash.borrow_mut() = Some(writes);
+                        return Ok(Committed::default());
+                    }
+                    let done = self.commit_invoked(writes, progress.clone(), last);
+                    let answer = invocation_answer(&done);
+                    *verdict.borrow_mut() = Some(done);
+                    answer
+                },
+            )
+        };
+        // Only the first run stacks on the predecessor's pending writes.
+        let parent = self.pipe.parent.borrow_mut().take();
+        let outcome = match parent {
+            Some(parent) => overlay::on_top_of(parent, invoke),
+            None => invoke(),
+        };
         segment.invokes = segment.invokes.saturating_add(1);
         segment.last_request = Some(outcome.request_id.clone());
         match (outcome.result, verdict.into_inner()) {
@@ -216,6 +235,78 @@ impl Work<'_> {
             }
             (Err(InvocationError::Conflict(_)), None) => Step::Again(vec![segment]),
             (Err(e), None) => self.failed(segment, &delivered, &e, Some(now)),
+        }
+    }
+
+    /// Commits an invocation's writes once the gate opens. The final
+    /// segment's commit first hands the next batch to the other lane, stacked
+    /// on these writes, and then tells it whether they landed.
+    fn commit_invoked(
+        &self,
+        writes: Writes,
+        progress: Progress,
+        last: bool,
+    ) -> Result<Verdict, StoreError> {
+        if !self.pipe.gate.pass() {
+            return Ok(Verdict::Stale);
+        }
+        let writes = Arc::new(writes);
+        let told = match self.pipe.relay.filter(|_| last) {
+            Some(relay) => {
+                let (tell, verdict) = mpsc::channel();
+                let spec = Spec {
+                    checkpoint: progress.checkpoint,
+                    parent: writes.clone(),
+                    verdict,
+                };
+                // No other lane (it could not start): no pipelining.
+                relay.send(spec).is_ok().then_some(tell)
+            }
+            None => None,
+        };
+        let done = commit::commit(
+            &self.poller.store,
+            self.poller.functions.telemetry(),
+            Some(writes),
+            progress,
+        );
+        if let Some(tell) = told {
+            let landed = matches!(done, Ok(Verdict::Done(_)));
+            // The other lane may have stopped listening (the engine stops).
+            let _ = tell.send(landed);
+            self.pipe.handed_off.set(landed);
+        }
+        done
+    }
+
+    /// A commit of writes made without an invocation, once the gate opens.
+    fn commit_alone(
+        &self,
+        writes: Option<Writes>,
+        progress: Progress,
+    ) -> Result<Verdict, StoreError> {
+        if !self.pipe.gate.pass() {
+            return Ok(Verdict::Stale);
+        }
+        commit::commit(
+            &self.poller.store,
+            self.poller.functions.telemetry(),
+            writes.map(Arc::new),
+            progress,
+        )
+    }
+
+    /// Records a failure in the status, once the gate opens (a discarded
+    /// speculative run records nothing).
+    fn record_failure(
+        &self,
+        result: &'static str,
+        error: (String, String),
+        invoked_ms: Option<u64>,
+    ) {
+        if self.pipe.gate.pass() {
+            let position = &self.position;
+            let _ = commit::record_failure(&self.poller.store, position, result, error, invoked_ms);
         }
     }
 
@@ -260,15 +351,7 @@ impl Work<'_> {
     ) -> Step {
         let failed = &response.failed_sequence_numbers;
         if failed.is_empty() {
-            return self.settle(
-                commit::commit(
-                    &self.poller.store,
-                    self.poller.functions.telemetry(),
-                    writes,
-                    progress,
-                ),
-                segment,
-            );
+            return self.settle(self.commit_alone(writes, progress), segment);
         }
         let format = self.poller.source.format();
         let mut first_failed = None;
@@ -299,9 +382,7 @@ impl Work<'_> {
             "BatchItemFailure".to_string(),
             format!("the function reported {} failed record(s)", failed.len()),
         );
-        let _ = commit::record_failure(
-            &self.poller.store,
-            &self.position,
+        self.record_failure(
             status::RESULT_FUNCTION_FAILED,
             error.clone(),
             progress.invoked_ms,
@@ -333,13 +414,7 @@ impl Work<'_> {
     ) -> Step {
         let pair = (error.error_type().to_string(), error.to_string());
         if self.poller.mapping.bisect_on_error && delivered.len() >= 2 {
-            let _ = commit::record_failure(
-                &self.poller.store,
-                &self.position,
-                status::RESULT_FUNCTION_FAILED,
-                pair.clone(),
-                invoked_ms,
-            );
+            self.record_failure(status::RESULT_FUNCTION_FAILED, pair.clone(), invoked_ms);
             let middle = delivered.get(delivered.len() / 2).map(|r| r.sequence);
             let Some(mid) =
                 middle.and_then(|seq| self.records.iter().position(|r| r.sequence == seq))
@@ -376,13 +451,7 @@ impl Work<'_> {
         invoked_ms: Option<u64>,
         counts: bool,
     ) -> Step {
-        let _ = commit::record_failure(
-            &self.poller.store,
-            &self.position,
-            result,
-            error.clone(),
-            invoked_ms,
-        );
+        self.record_failure(result, error.clone(), invoked_ms);
         if counts {
             segment.retries = segment.retries.saturating_add(1);
         }
@@ -422,10 +491,7 @@ impl Work<'_> {
                 segment.invokes
             ),
         ));
-        self.settle(
-            commit::commit(&poller.store, poller.functions.telemetry(), None, progress),
-            segment,
-        )
+        self.settle(self.commit_alone(None, progress), segment)
     }
 }
 

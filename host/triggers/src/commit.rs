@@ -62,14 +62,13 @@ pub(crate) enum Verdict {
 pub(crate) fn commit(
     store: &Store,
     telemetry: &Arc<Telemetry>,
-    writes: Option<Writes>,
+    writes: Option<Arc<Writes>>,
     progress: Progress,
 ) -> Result<Verdict, StoreError> {
     let account = store.options().account.clone();
     let telemetry = telemetry.clone();
-    // The writes are freed here, after the job, not on the store's one
-    // writer thread, which every commit waits for.
-    let writes = writes.map(Arc::new);
+    // The writes are freed here (or by the batch stacked on them), after the
+    // job, not on the store's one writer thread, which every commit waits for.
     let job_writes = writes.clone();
     store.write(move |ctx| {
         let verdict = commit_in(ctx, &account, job_writes.as_deref(), &progress)?;

@@ -7,6 +7,7 @@
 //! - `engine`: `Triggers`, the RAII engine (a supervisor and its pollers);
 //! - `poller`: one (mapping, shard) loop: wait on commits, read, batch;
 //! - `batch`: invoke, retry, bisect, partial failures, give up;
+//! - `pipeline`: reading and invoking a batch while the previous one commits;
 //! - `commit`: the one write job of a batch (writes + checkpoint + status);
 //! - `destination`: on-failure records; `event`: Lambda-shaped events;
 //! - `source`: reading a shard; `filters`: Lambda's filter patterns;
@@ -20,6 +21,7 @@ mod event;
 pub mod filters;
 mod handler;
 mod latency;
+mod pipeline;
 mod poller;
 mod source;
 mod stop;

@@ -3,6 +3,9 @@
 //! store's commit notifier (no polling timer on the data path), wakes on the
 //! commit that appends records, and reads after its checkpoint.
 //!
+//! A poller runs two lanes (threads) that take turns driving, so a batch is
+//! read and invoked while the previous one commits (see `pipeline`).
+//!
 //! The loop survives everything (spin's trigger loops are the model): a store
 //! error, a deleted source or function, even a panic in a batch is recorded
 //! in the mapping's status, then the poller backs off and tries again until
@@ -10,6 +13,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use eddy_runtime::deployed::Functions;
@@ -22,6 +26,7 @@ use crate::event::filter_json;
 use crate::filters::Filters;
 use crate::handler::NativeHandlers;
 use crate::latency::Latency;
+use crate::pipeline::{Pipeline, Spec};
 use crate::source::{ShardSource, SourceRecord};
 use crate::stop::Stop;
 
@@ -75,9 +80,48 @@ impl Poller {
             while !self.stop.wait(Duration::from_secs(1)) {}
             return;
         }
+        if !self.pipelines() {
+            let (relay, _) = mpsc::channel();
+            let (_, specs) = mpsc::channel();
+            return self.lane(true, &relay, &specs);
+        }
+        let (to_second, second_specs) = mpsc::channel();
+        let (to_first, first_specs) = mpsc::channel();
+        let this = &self;
+        std::thread::scope(|scope| {
+            let second = std::thread::Builder::new()
+                .name(format!("eddy-poller-{}b", self.source.shard))
+                .spawn_scoped(scope, move || this.lane(false, &to_first, &second_specs));
+            // Without a second lane, handing on fails and this one drives alone.
+            drop(second);
+            self.lane(true, &to_second, &first_specs);
+        });
+    }
+
+    /// Whether this mapping's batches are pipelined (see `pipeline`).
+    fn pipelines(&self) -> bool {
+        self.mapping.batching_window_ms == 0 && !self.mapping.report_batch_item_failures
+    }
+
+    /// One lane: drives while `driving`, otherwise waits to be handed a
+    /// speculative batch on `specs`; hands on to the other lane on `relay`.
+    fn lane(&self, mut driving: bool, relay: &Sender<Spec>, specs: &Receiver<Spec>) {
         let mut failures = 0u32;
         while !self.stop.is_set() {
-            let polled = catch_unwind(AssertUnwindSafe(|| self.poll_once()));
+            if !driving {
+                driving = match specs.recv_timeout(TICK) {
+                    Ok(spec) => self.speculate(relay, spec),
+                    Err(RecvTimeoutError::Timeout) => false,
+                    // The other lane is gone (it only ends when stopping).
+                    Err(RecvTimeoutError::Disconnected) => true,
+                };
+                continue;
+            }
+            let pipe = Pipeline::driver(Some(relay));
+            let polled = catch_unwind(AssertUnwindSafe(|| self.poll_once(&pipe)));
+            if pipe.handed_off.get() {
+                driving = false;
+            }
             let problem = match polled {
                 Ok(Ok(())) => None,
                 Ok(Err(e @ StoreError::ResourceNotFound(_))) => {
@@ -108,9 +152,32 @@ impl Poller {
         let _ = commit::record_failure(&self.store, &self.position(None), result, error, None);
     }
 
+    /// Runs the batch after `spec`'s pending commit on top of its writes;
+    /// returns whether this lane drives now: the pending commit landed, and
+    /// this batch did not hand on in turn.
+    fn speculate(&self, relay: &Sender<Spec>, spec: Spec) -> bool {
+        let after = spec.checkpoint;
+        let pipe = Pipeline::speculative(relay, spec);
+        // A failure to read or a panic is left to the driver to meet again;
+        // nothing was written unless the gate opened.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let records = self.source.read(&self.store, after, self.limit())?;
+            if !records.is_empty() {
+                batch::process(self, &records, Some(after), &pipe);
+            }
+            Ok::<(), StoreError>(())
+        }));
+        pipe.gate.pass() && !pipe.handed_off.get()
+    }
+
+    /// The mapping's batch size.
+    fn limit(&self) -> usize {
+        usize::try_from(self.mapping.batch_size.max(1)).unwrap_or(usize::MAX)
+    }
+
     /// Reads one batch after the checkpoint and processes it, or waits for a
     /// commit when there is nothing to read.
-    fn poll_once(&self) -> Result<(), StoreError> {
+    fn poll_once(&self, pipe: &Pipeline<'_>) -> Result<(), StoreError> {
         let notifier = self.store.notifier();
         // Read the generation before reading records, so a commit landing
         // between the read and the wait still wakes the wait.
@@ -122,7 +189,7 @@ impl Poller {
             self.source.shard,
         )?;
         let after = checkpoint.unwrap_or(0);
-        let limit = usize::try_from(self.mapping.batch_size.max(1)).unwrap_or(usize::MAX);
+        let limit = self.limit();
         let mut records = self.source.read(&self.store, after, limit)?;
         if records.is_empty() {
             notifier.wait_past(generation, TICK);
@@ -134,7 +201,7 @@ impl Poller {
                 return Ok(());
             }
         }
-        batch::process(self, &records, checkpoint);
+        batch::process(self, &records, checkpoint, pipe);
         Ok(())
     }
 

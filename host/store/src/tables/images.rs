@@ -15,7 +15,7 @@ use super::items::{
     item_table_not_found, parse_condition, read_item_in, store_change, updated_values,
 };
 use super::key::{key_attrs_of, key_from_param, key_names, key_of_item};
-use super::meta::{TableMeta, load_in, load_read, lookup_in};
+use super::meta::{TableMeta, load_read, lookup_in};
 use crate::error::{Result, StoreError};
 use crate::schema::ITEMS;
 use crate::store::Store;
@@ -23,11 +23,14 @@ use crate::value::Item;
 use crate::value::codec::decode_item;
 use crate::value::size::{MAX_ITEM_BYTES, check_item_depth, check_item_size, item_size};
 use crate::writer::WriteCtx;
+use redb::ReadableTable;
+use std::sync::Arc;
 
 /// Where a planned write reads its table and the current image of an item from.
 pub trait ImageSource {
-    /// The table `name`, or DynamoDB's "Requested resource not found".
-    fn table(&mut self, name: &str) -> Result<TableMeta>;
+    /// The table `name`, or DynamoDB's "Requested resource not found"
+    /// (shared: a writer planning many items keeps one copy).
+    fn table(&mut self, name: &str) -> Result<Arc<TableMeta>>;
     /// The item under the encoded `key` of `meta`'s table as the writer sees it
     /// now (`None` when there is none).
     fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>>;
@@ -37,7 +40,7 @@ pub trait ImageSource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     /// The table written to.
-    pub meta: TableMeta,
+    pub meta: Arc<TableMeta>,
     /// The encoded primary key (the ITEMS key's byte half).
     pub key: Vec<u8>,
     /// The primary-key attributes of the item.
@@ -88,6 +91,34 @@ impl ImageSnapshot {
         let found = self.items.get((table_id, key))?;
         found.map(|bytes| decode_item(bytes.value())).transpose()
     }
+
+    /// The item under `key` of table `table_id` in this snapshot, with its
+    /// stored bytes: a commit can then check that it is unchanged with
+    /// `image_unchanged_in`, comparing bytes rather than decoding it again on
+    /// the writer thread.
+    pub fn image_and_bytes(&self, table_id: u64, key: &[u8]) -> Result<Option<(Item, Vec<u8>)>> {
+        let Some(found) = self.items.get((table_id, key))? else {
+            return Ok(None);
+        };
+        let bytes = found.value();
+        Ok(Some((decode_item(bytes)?, bytes.to_vec())))
+    }
+}
+
+/// True when the item stored under `key` of table `table_id`, as this write
+/// sees it, still has exactly the bytes `base` (from `image_and_bytes`;
+/// `None`: there was no item). Equal bytes are an equal item; unequal bytes
+/// are treated as a change, which at worst makes an optimistic writer re-run.
+pub fn image_unchanged_in(
+    ctx: &WriteCtx<'_>,
+    table_id: u64,
+    key: &[u8],
+    base: Option<&[u8]>,
+) -> Result<bool> {
+    ctx.with_items(|items| {
+        let found = items.get((table_id, key))?;
+        Ok(found.as_ref().map(|bytes| bytes.value()) == base)
+    })
 }
 
 /// PutItem's checks and result, against `source`'s image of the item.
@@ -215,8 +246,8 @@ pub fn store_planned(ctx: &mut WriteCtx<'_>, planned: Planned) -> Result<Option<
 pub(crate) struct InWrite<'a, 't>(pub(crate) &'a WriteCtx<'t>);
 
 impl ImageSource for InWrite<'_, '_> {
-    fn table(&mut self, name: &str) -> Result<TableMeta> {
-        load_in(self.0, name, item_table_not_found)
+    fn table(&mut self, name: &str) -> Result<Arc<TableMeta>> {
+        lookup_in(self.0, name)?.ok_or_else(|| item_table_not_found(name))
     }
 
     fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>> {
@@ -267,8 +298,8 @@ mod tests {
     struct Snapshot<'a>(&'a Store);
 
     impl ImageSource for Snapshot<'_> {
-        fn table(&mut self, name: &str) -> Result<TableMeta> {
-            table_meta(self.0, name)
+        fn table(&mut self, name: &str) -> Result<Arc<TableMeta>> {
+            table_meta(self.0, name).map(Arc::new)
         }
 
         fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>> {
@@ -338,6 +369,50 @@ mod tests {
             })
             .unwrap();
         assert_eq!(read_image(&store, meta.id, &encoded).unwrap(), planned.new);
+    }
+
+    #[test]
+    fn stored_bytes_tell_an_unchanged_image_from_a_changed_one() {
+        let (_dir, store) = store_with_table();
+        let meta = table_meta(&store, "Users").unwrap();
+        let encoded = encode_key(&meta, &key("jane")).unwrap();
+        let unchanged = |base: Option<Vec<u8>>| {
+            let encoded = encoded.clone();
+            store
+                .write(move |ctx| image_unchanged_in(ctx, meta.id, &encoded, base.as_deref()))
+                .unwrap()
+        };
+        let snapshot = ImageSnapshot::open(&store).unwrap();
+        assert_eq!(snapshot.image_and_bytes(meta.id, &encoded).unwrap(), None);
+        assert!(unchanged(None));
+        let put = |score: &str| {
+            let mut item = key("jane");
+            item.insert("Score".into(), AttributeValue::N(score.parse().unwrap()));
+            let request = PutItemRequest {
+                table: "Users".into(),
+                item,
+                ..PutItemRequest::default()
+            };
+            crate::tables::put_item(&store, request).unwrap();
+        };
+        put("1");
+        assert!(!unchanged(None));
+        let snapshot = ImageSnapshot::open(&store).unwrap();
+        let (item, bytes) = snapshot
+            .image_and_bytes(meta.id, &encoded)
+            .unwrap()
+            .unwrap();
+        assert_eq!(Some(item), read_image(&store, meta.id, &encoded).unwrap());
+        assert_eq!(bytes, crate::value::codec::encode_item(&item_of(&store)));
+        assert!(unchanged(Some(bytes.clone())));
+        put("2");
+        assert!(!unchanged(Some(bytes)));
+    }
+
+    fn item_of(store: &Store) -> Item {
+        let meta = table_meta(store, "Users").unwrap();
+        let encoded = encode_key(&meta, &key("jane")).unwrap();
+        read_image(store, meta.id, &encoded).unwrap().unwrap()
     }
 
     #[test]

@@ -12,15 +12,15 @@ use serde_json::{Map, Value};
 
 use super::changes;
 use super::images::{InWrite, plan_delete, plan_put, plan_update, store_planned};
-use super::key::key_from_param;
-use super::meta::{TableMeta, load_read};
+use super::key::{key_attrs_of, key_from_param, key_of_item};
+use super::meta::{TableMeta, load_read, lookup_in};
 use crate::error::{Result, StoreError};
 use crate::expressions::{Condition, ExpressionContext, Projection, Update};
 use crate::schema::ITEMS;
 use crate::store::Store;
 use crate::value::Item;
 use crate::value::codec::{decode_item, encode_item};
-use crate::value::size::item_size;
+use crate::value::size::{MAX_ITEM_BYTES, check_item_depth, check_item_size, item_size};
 use crate::writer::WriteCtx;
 
 /// What a write returns (ReturnValues).
@@ -126,8 +126,76 @@ pub fn item_table_not_found(_name: &str) -> StoreError {
 }
 
 /// PutItem in its own write job. Returns the Attributes to return, if any.
+///
+/// Every write waits on the one writer thread, so it does only what must see
+/// the transaction: what needs no table (ReturnValues, the item's size and
+/// nesting, the condition's syntax, the item's encoding) is done here on the
+/// caller's thread first, and the request comes back to be freed here too.
+/// Errors keep `plan_put`'s order: these checks come before the table's.
 pub fn put_item(store: &Store, request: PutItemRequest) -> Result<Option<Item>> {
-    store.write(move |ctx| put_item_in(ctx, &request))
+    let prepared = PreparedPut::new(request)?;
+    let (returned, _prepared) = store.write(move |ctx| prepared.run(ctx))?;
+    Ok(returned)
+}
+
+/// A PutItem checked and encoded on the caller's thread (see `put_item`).
+struct PreparedPut {
+    request: PutItemRequest,
+    condition: Option<Condition>,
+    /// The item as ITEMS stores it, and its size.
+    encoded: Vec<u8>,
+    size: usize,
+}
+
+impl PreparedPut {
+    /// The checks of `plan_put` that need no table, in its order.
+    fn new(request: PutItemRequest) -> Result<PreparedPut> {
+        request.return_values.check_old_only()?;
+        let size = item_size(&request.item);
+        if size > MAX_ITEM_BYTES {
+            // check_item_size's error, without sizing the item twice.
+            check_item_size(&request.item)?;
+        }
+        check_item_depth(&request.item)?;
+        let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
+        let encoded = encode_item(&request.item);
+        Ok(PreparedPut {
+            request,
+            condition,
+            encoded,
+            size,
+        })
+    }
+
+    /// The rest of `plan_put` and the store, in the writer's job: the table,
+    /// the key, the condition against the stored item, then the write.
+    /// Returns itself so that the caller, not the writer, frees the request.
+    fn run(self, ctx: &mut WriteCtx<'_>) -> Result<(Option<Item>, PreparedPut)> {
+        let meta = lookup_in(ctx, &self.request.table)?
+            .ok_or_else(|| item_table_not_found(&self.request.table))?;
+        let key = key_of_item(&meta, &self.request.item)?;
+        let old = read_item_in(ctx, meta.id, &key)?;
+        let request = &self.request;
+        check_condition(
+            self.condition.as_ref(),
+            old.as_ref(),
+            request.return_old_on_failure,
+        )?;
+        if old.as_ref() != Some(&request.item) {
+            let old_size = old.as_ref().map(item_size);
+            write_item(
+                ctx,
+                meta.id,
+                &key,
+                old_size,
+                Some((&self.encoded, self.size)),
+            )?;
+            let keys = key_attrs_of(&meta, &request.item);
+            changes::record_change(ctx, &meta, &keys, old.as_ref(), Some(&request.item))?;
+        }
+        let returned = old.filter(|_| request.return_values == ReturnValues::AllOld);
+        Ok((returned, self))
+    }
 }
 
 /// PutItem inside the caller's write job.
@@ -262,31 +330,112 @@ pub(crate) fn store_change(
     if old == new {
         return Ok(());
     }
-    ctx.with_items(|items| {
-        match new {
-            Some(item) => items.insert((meta.id, key), encode_item(item).as_slice())?,
-            None => items.remove((meta.id, key))?,
-        };
-        Ok(())
-    })?;
-    update_stats(ctx, meta.id, old, new)?;
+    let encoded = new.map(|item| (encode_item(item), item_size(item)));
+    let new_stored = encoded
+        .as_ref()
+        .map(|(bytes, size)| (bytes.as_slice(), *size));
+    write_item(ctx, meta.id, key, old.map(item_size), new_stored)?;
     changes::record_change(ctx, meta, keys, old, new)?;
     Ok(())
 }
 
-/// Keeps TABLE_STATS exact: item count and total item bytes.
-fn update_stats(ctx: &WriteCtx<'_>, id: u64, old: Option<&Item>, new: Option<&Item>) -> Result<()> {
+/// Stores the encoded item `new` (bytes, size) under `key` of table `id`, or
+/// deletes the item when `new` is `None`, and keeps TABLE_STATS exact: item
+/// count and total item bytes (`old_size`: the size of the item replaced).
+fn write_item(
+    ctx: &WriteCtx<'_>,
+    id: u64,
+    key: &[u8],
+    old_size: Option<usize>,
+    new: Option<(&[u8], usize)>,
+) -> Result<()> {
+    ctx.with_items(|items| {
+        match new {
+            Some((bytes, _)) => items.insert((id, key), bytes)?,
+            None => items.remove((id, key))?,
+        };
+        Ok(())
+    })?;
     ctx.with_stats(|stats| {
         let (mut count, mut bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
-        if let Some(old) = old {
+        if let Some(old) = old_size {
             count = count.saturating_sub(1);
-            bytes = bytes.saturating_sub(item_size(old) as u64);
+            bytes = bytes.saturating_sub(old as u64);
         }
-        if let Some(new) = new {
+        if let Some((_, new)) = new {
             count = count.saturating_add(1);
-            bytes = bytes.saturating_add(item_size(new) as u64);
+            bytes = bytes.saturating_add(new as u64);
         }
         stats.insert(id, (count, bytes))?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AttributeValue;
+    use crate::tables::meta::{BillingMode, CreateTable, KeyAttr, create_table, describe_table};
+    use crate::tables::tests::open;
+    use crate::value::keys::KeyType;
+
+    fn put(store: &Store, table: &str, attrs: &[(&str, &str)]) -> Result<Option<Item>> {
+        let item = attrs
+            .iter()
+            .map(|(name, text)| (name.to_string(), AttributeValue::S(text.to_string())))
+            .collect();
+        let request = PutItemRequest {
+            table: table.into(),
+            item,
+            return_values: ReturnValues::AllOld,
+            ..PutItemRequest::default()
+        };
+        put_item(store, request)
+    }
+
+    /// The checks made on the caller's thread keep their place before the
+    /// table's: an oversized item for a missing table is reported as too big.
+    #[test]
+    fn item_checks_come_before_the_table_lookup() {
+        let (_dir, store) = open();
+        let big = "x".repeat(400 * 1024);
+        let err = put(&store, "nope", &[("pk", &big)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Item size has exceeded the maximum allowed size"
+        );
+        let err = put(&store, "nope", &[("pk", "a")]).unwrap_err();
+        assert!(matches!(err, StoreError::ResourceNotFound(_)));
+    }
+
+    /// Replacing an item keeps the statistics exact and returns the old one.
+    #[test]
+    fn replacing_an_item_returns_it_and_keeps_sizes_exact() {
+        let (_dir, store) = open();
+        let table = CreateTable {
+            name: "tbl".into(),
+            partition_key: KeyAttr {
+                name: "pk".into(),
+                key_type: KeyType::S,
+            },
+            sort_key: None,
+            billing: BillingMode::PayPerRequest,
+            stream: None,
+        };
+        create_table(&store, table).unwrap();
+        assert_eq!(
+            put(&store, "tbl", &[("pk", "a"), ("v", "long")]).unwrap(),
+            None
+        );
+        let old = put(&store, "tbl", &[("pk", "a"), ("v", "x")]).unwrap();
+        assert_eq!(
+            old.and_then(|item| item.get("v").cloned()),
+            Some(AttributeValue::S("long".into()))
+        );
+        let described = describe_table(&store, "tbl").unwrap();
+        assert_eq!(
+            (described.item_count, described.size_bytes),
+            (1, 2 + 1 + 1 + 1)
+        );
+    }
 }

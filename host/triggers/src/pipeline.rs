@@ -1,0 +1,146 @@
+//! Pipelining a shard's batches: batch N+1 is read and invoked while batch
+//! N's commit runs on the store's writer thread, so the poller and the writer
+//! work at the same time instead of taking turns.
+//!
+//! A poller runs two lanes (threads). Exactly one of them drives: it reads,
+//! invokes and commits as a lone poller would. When the driver is about to
+//! commit the final segment of an invocation's batch, it hands the other lane
+//! a `Spec` — the checkpoint that commit will set, the commit's writes, and a
+//! channel for its verdict — and then commits. The other lane reads the
+//! records after that checkpoint and invokes the function with its overlay
+//! stacked on those writes (`overlay::on_top_of`), so the invocation sees
+//! batch N's effects as if they were committed. Before it writes anything
+//! (its commit, or a failure in the status), it waits at its `Gate` for the
+//! verdict:
+//! - N committed: the lane commits N+1 (in order: after N, expecting N's
+//!   checkpoint) and is the driver from then on; the old driver, whose batch
+//!   is done, waits to be handed a `Spec` in turn;
+//! - N did not commit (conflict, store error, stale checkpoint, a panic): the
+//!   speculative run is discarded without writing anything and the lane
+//!   waits again; the driver goes on with N (re-run, retry, ...) as a lone
+//!   poller would.
+//!
+//! Exactly-once and order do not rest on this dance alone: every commit also
+//! checks that the checkpoint is still the one its batch was read after, and
+//! every item it based a write on is unchanged (so a run stacked on writes
+//! that did not land conflicts, and is re-run on the committed state).
+//!
+//! Not pipelined (a lone lane): mappings with a batching window (the next
+//! batch is gathered by waiting) and with ReportBatchItemFailures (their
+//! commit follows the response, not the invocation).
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+
+use eddy_runtime::overlay::Writes;
+
+/// A speculative start handed from the driving lane to the other.
+pub(crate) struct Spec {
+    /// The checkpoint the driver's pending commit sets: the next batch is
+    /// read after it, and its commit expects it.
+    pub checkpoint: u64,
+    /// The pending commit's writes, which the next invocation stacks on.
+    pub parent: Arc<Writes>,
+    /// `true` once the pending commit landed; `false` (or a dropped sender)
+    /// when it did not.
+    pub verdict: Receiver<bool>,
+}
+
+/// Waits, once, for the verdict of the commit a speculative batch stacks on.
+#[derive(Default)]
+pub(crate) struct Gate {
+    verdict: Option<Receiver<bool>>,
+    passed: Cell<Option<bool>>,
+}
+
+impl Gate {
+    /// A gate that opens when `verdict` says the predecessor committed.
+    pub(crate) fn after(verdict: Receiver<bool>) -> Gate {
+        Gate {
+            verdict: Some(verdict),
+            passed: Cell::new(None),
+        }
+    }
+
+    /// True when the predecessor committed (always, with none); blocks until
+    /// it is known. The predecessor is in its commit when the gate is made,
+    /// so the wait is at most that commit.
+    pub(crate) fn pass(&self) -> bool {
+        if let Some(passed) = self.passed.get() {
+            return passed;
+        }
+        let passed = self
+            .verdict
+            .as_ref()
+            .is_none_or(|verdict| verdict.recv().unwrap_or(false));
+        self.passed.set(Some(passed));
+        passed
+    }
+
+    /// True once the gate is known to be shut (never blocks).
+    pub(crate) fn shut(&self) -> bool {
+        self.passed.get() == Some(false)
+    }
+}
+
+/// How one batch takes part in the pipeline.
+#[derive(Default)]
+pub(crate) struct Pipeline<'a> {
+    /// Where to hand the next batch while this one's final commit runs
+    /// (`None`: not pipelined).
+    pub relay: Option<&'a Sender<Spec>>,
+    /// The predecessor's verdict, awaited before anything is written.
+    pub gate: Gate,
+    /// The predecessor's writes, for this batch's first invocation only (a
+    /// re-run reads the committed state).
+    pub parent: RefCell<Option<Arc<Writes>>>,
+    /// Set when this batch's final commit landed after handing the next
+    /// batch to the other lane, which now drives.
+    pub handed_off: Cell<bool>,
+}
+
+impl<'a> Pipeline<'a> {
+    /// A driving lane's batch, handing on to `relay`.
+    pub(crate) fn driver(relay: Option<&'a Sender<Spec>>) -> Pipeline<'a> {
+        Pipeline {
+            relay,
+            ..Pipeline::default()
+        }
+    }
+
+    /// A speculative batch started from `spec`.
+    pub(crate) fn speculative(relay: &'a Sender<Spec>, spec: Spec) -> Pipeline<'a> {
+        Pipeline {
+            relay: Some(relay),
+            gate: Gate::after(spec.verdict),
+            parent: RefCell::new(Some(spec.parent)),
+            handed_off: Cell::new(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_gate_opens_only_on_a_landed_commit_and_remembers() {
+        assert!(Gate::default().pass());
+        let (tx, rx) = mpsc::channel();
+        let gate = Gate::after(rx);
+        assert!(!gate.shut());
+        tx.send(true).unwrap();
+        assert!(gate.pass());
+        assert!(gate.pass());
+        let (tx, rx) = mpsc::channel();
+        let gate = Gate::after(rx);
+        tx.send(false).unwrap();
+        assert!(!gate.pass());
+        assert!(gate.shut());
+        let (tx, rx) = mpsc::channel::<bool>();
+        drop(tx);
+        assert!(!Gate::after(rx).pass(), "a lost predecessor shuts the gate");
+    }
+}
