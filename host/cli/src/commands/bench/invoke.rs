@@ -366,6 +366,12 @@ fn aggregator(functions: &Functions, args: &BenchInvokeArgs, figures: &mut Figur
             "the native handler wrote {committed:?}, the aggregator {:?}",
             outcome.committed
         );
+        // The guest's log lines wait in the telemetry buffer, and the periodic
+        // flusher would write them on the store's one writer thread at a
+        // random moment, making whichever commit comes next wait: write them
+        // here, untimed, so neither handler's commit queues behind them.
+        // (`eddy bench lab` runs both through the engine, telemetry included.)
+        functions.telemetry().flush()?;
         if i > 0 {
             guest_time += guest_done - start;
             native_time += native_done - guest_done;
