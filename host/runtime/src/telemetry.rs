@@ -43,6 +43,18 @@ pub fn log_lines(outcome: &InvocationOutcome, version: u32, memory_mib: u32) -> 
     lines
 }
 
+/// Whether the invocation counts in Lambda's Errors metric: the function or
+/// its sandbox failed. A commit the store refused (a conflict with a
+/// concurrent write, a trigger's batch that ran on top of one that did not
+/// land) is the platform re-running the work, not an error of the function.
+fn is_function_error<T>(result: &Result<T, InvocationError>) -> bool {
+    match result {
+        Ok(_) => false,
+        Err(InvocationError::Conflict(_) | InvocationError::Commit(_)) => false,
+        Err(_) => true,
+    }
+}
+
 /// The error's message without its type (a handler error's own message; the
 /// named error, e.g. "fuel exhausted", otherwise).
 pub fn error_message(e: &InvocationError) -> String {
@@ -209,7 +221,7 @@ impl Telemetry {
         bucket.invocations = bucket.invocations.saturating_add(1);
         bucket.errors = bucket
             .errors
-            .saturating_add(u64::from(outcome.result.is_err()));
+            .saturating_add(u64::from(is_function_error(&outcome.result)));
         let micros = u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX);
         bucket.duration_us.record(micros);
         bucket.fuel.record(outcome.fuel_used);
@@ -348,6 +360,19 @@ mod tests {
     use crate::overlay::Committed;
 
     const T0: u64 = 1_800_000_000_000;
+
+    #[test]
+    fn errors_count_the_functions_failures_not_refused_commits() {
+        let failed = |e: InvocationError| is_function_error::<()>(&Err(e));
+        assert!(failed(InvocationError::FuelExhausted));
+        assert!(failed(InvocationError::Handler {
+            error_type: "E".into(),
+            message: "m".into()
+        }));
+        assert!(!failed(InvocationError::Conflict("item changed".into())));
+        assert!(!failed(InvocationError::Commit("stale checkpoint".into())));
+        assert!(!is_function_error::<()>(&Ok(())));
+    }
 
     fn outcome(result: Result<Response, InvocationError>, logs: &[&str]) -> InvocationOutcome {
         InvocationOutcome {
