@@ -129,8 +129,13 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
         now_ms().saturating_sub(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
     });
     if !args.follow {
-        print_since(ctx, &args.name, start, None)?;
-        return Ok(());
+        return match print_since(ctx, &args.name, start, None) {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) && function_exists(ctx, &args.name) => Err(e.context(
+                format!("{} exists but has not been invoked yet: its log group appears with its first invocation", args.name),
+            )),
+            Err(e) => Err(e),
+        };
     }
     let mut seen: Option<String> = None;
     loop {
@@ -159,6 +164,15 @@ fn is_locked(e: &anyhow::Error) -> bool {
             Some(eddy_store::StoreError::DirectoryLocked(_))
         )
     })
+}
+
+/// Whether `name` is a function (to tell "never invoked" from "no such function").
+fn function_exists(ctx: &Ctx, name: &str) -> bool {
+    ctx.call(
+        "Lambda_20150331.GetFunction",
+        &serde_json::json!({"FunctionName": name}),
+    )
+    .is_ok()
 }
 
 fn is_not_found(e: &anyhow::Error) -> bool {
