@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use eddy_runtime::bindgen::{ChangeBatch, ChangeKind, ChangeRecord, Event};
+use eddy_runtime::bindgen::{ChangeBatch, ChangeKind, ChangeRecord, Event, Response};
 use eddy_runtime::deployed::{Deployed, Functions};
 use eddy_runtime::guests;
 use eddy_runtime::invoke::{InvocationOutcome, RuntimeOptions};
@@ -359,18 +359,18 @@ fn aggregator(functions: &Functions, args: &BenchInvokeArgs, figures: &mut Figur
         let guest_done = Instant::now();
         fuel = fuel.saturating_add(outcome.fuel_used);
         succeeded(AGGREGATOR, &outcome)?;
-        let committed = native_handler(store, batch)?;
+        let committed = native_handler(functions, batch)?;
         let native_done = Instant::now();
         ensure!(
             committed == outcome.committed,
             "the native handler wrote {committed:?}, the aggregator {:?}",
             outcome.committed
         );
-        // The guest's log lines wait in the telemetry buffer, and the periodic
-        // flusher would write them on the store's one writer thread at a
-        // random moment, making whichever commit comes next wait: write them
-        // here, untimed, so neither handler's commit queues behind them.
-        // (`eddy bench lab` runs both through the engine, telemetry included.)
+        // Both handlers' log lines wait in the telemetry buffer, and the
+        // periodic flusher would write them on the store's one writer thread
+        // at a random moment, making whichever commit comes next wait: write
+        // them here, untimed, so neither handler's commit queues behind them.
+        // (`eddy bench lab` runs both through the engine, flushes included.)
         functions.telemetry().flush()?;
         if i > 0 {
             guest_time += guest_done - start;
@@ -471,7 +471,9 @@ fn score_batch(b: u32, args: &BenchInvokeArgs) -> ChangeBatch {
 /// the user's total with UpdateItem `ADD Score :attrValue` through an
 /// invocation overlay; then commits the overlay in one store write job, as
 /// `Runtime::invoke` commits an invocation's writes.
-fn native_handler(store: &Store, batch: &ChangeBatch) -> Result<Committed> {
+fn native_handler(functions: &Functions, batch: &ChangeBatch) -> Result<Committed> {
+    let started = Instant::now();
+    let store = functions.store();
     let mut overlay = Overlay::new(store.clone());
     let mut log = Vec::new();
     let mut pending = String::new();
@@ -491,13 +493,50 @@ fn native_handler(store: &Store, batch: &ChangeBatch) -> Result<Committed> {
     }
     log.push(pending);
     let response = format!("Successfully processed {} records.", batch.records.len());
-    std::hint::black_box((log, response));
     let writes = overlay.into_writes();
-    match store.write(move |ctx| writes.commit_in(ctx))? {
-        Ok(committed) => Ok(committed),
+    let committed = match store.write(move |ctx| writes.commit_in(ctx))? {
+        Ok(committed) => committed,
         Err(conflict) => bail!("native commit conflicted: {}", conflict.0),
-    }
+    };
+    record_native(functions, started, log, response, committed);
+    Ok(committed)
 }
+
+/// Records the native handler's invocation and log lines in the same
+/// telemetry the guest's go through, as eddy would record any function
+/// it runs: the platform's cost is on both sides of the ratio.
+fn record_native(
+    functions: &Functions,
+    started: Instant,
+    chunks: Vec<String>,
+    response: String,
+    committed: Committed,
+) {
+    let logs = chunks
+        .iter()
+        .flat_map(|chunk| chunk.lines())
+        .map(str::to_string)
+        .collect();
+    let outcome = InvocationOutcome {
+        request_id: String::from("native"),
+        result: Ok(Response {
+            payload: Some(response),
+            failed_sequence_numbers: Vec::new(),
+        }),
+        logs,
+        duration: started.elapsed(),
+        fuel_used: 0,
+        max_memory_used: 0,
+        cold_start: false,
+        committed,
+    };
+    functions
+        .telemetry()
+        .record(NATIVE, 1, limits::DEFAULT_MEMORY_MIB, &outcome);
+}
+
+/// The name the native twin's logs and metrics are recorded under.
+const NATIVE: &str = "native-aggregator";
 
 /// The score aggregator's log chunk (guests/score-aggregator's `LOG_CHUNK`).
 const LOG_CHUNK: usize = 4096;
