@@ -47,6 +47,22 @@ impl Default for Eddy {
 }
 
 impl Eddy {
+    /// Creates AggregateScoresByUser from the dynamodb-aggregate-scores
+    /// blueprint, with `role` (none: only its own grants, which are none).
+    pub fn create_aggregator(&self, role: Option<&str>) {
+        let mut args = vec![
+            "function",
+            "create",
+            "AggregateScoresByUser",
+            "--blueprint",
+            "dynamodb-aggregate-scores",
+        ];
+        if let Some(role) = role {
+            args.extend(["--role", role]);
+        }
+        self.ok(&args);
+    }
+
     /// Creates the lab's two tables: GameScoreRecords (RecordID:N, change
     /// stream NEW_IMAGE) and GameScoresByUser (Username:S).
     pub fn create_lab_tables(&self) {

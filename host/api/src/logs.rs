@@ -124,7 +124,7 @@ fn parse_stream(name: &str) -> Option<(u64, u32)> {
     let version = rest.strip_suffix("]eddy")?.parse().ok()?;
     let mut parts = date.split('/').map(|p| p.parse::<u64>().ok());
     let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-    let day_ms = crate::metrics::epoch_days(y, m, d)?.checked_mul(86_400_000)?;
+    let day_ms = eddy_store::timefmt::days_from_civil(y, m, d)?.checked_mul(86_400_000)?;
     Some((day_ms, version))
 }
 

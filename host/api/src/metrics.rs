@@ -13,6 +13,7 @@
 //! histogram, within ~1.6% of the true sample.
 
 use eddy_store::telemetry::{self, MetricBucket};
+use eddy_store::timefmt;
 use serde_json::{Map, Value, json};
 
 use crate::request::Request;
@@ -33,21 +34,6 @@ pub fn dispatch(api: &Api, operation: &str, request: &Value) -> Result<Value, Ap
             crate::CLOUDWATCH
         ))),
     }
-}
-
-/// Days from 1970-01-01 to `year-month-day` (Howard Hinnant's
-/// `days_from_civil`), or `None` for a date before 1970 or not a date.
-pub(crate) fn epoch_days(year: u64, month: u64, day: u64) -> Option<u64> {
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).checked_sub(719_468)
 }
 
 fn missing(name: &str) -> ApiError {
@@ -84,7 +70,7 @@ fn parse_iso(text: &str) -> Option<u64> {
     let text = text.strip_suffix('Z').unwrap_or(text);
     let (date, time) = text.split_once('T')?;
     let mut d = date.split('-').map(|p| p.parse::<u64>().ok());
-    let days = epoch_days(d.next()??, d.next()??, d.next()??)?;
+    let days = timefmt::days_from_civil(d.next()??, d.next()??, d.next()??)?;
     let (clock, frac) = time.split_once('.').unwrap_or((time, "0"));
     let mut t = clock.split(':').map(|p| p.parse::<u64>().ok());
     let (h, m, s) = (t.next()??, t.next()??, t.next().unwrap_or(Some(0))?);
@@ -336,15 +322,6 @@ fn get_metric_statistics(api: &Api, req: &Request<'_>) -> Result<Value, ApiError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_count_days_from_the_epoch() {
-        assert_eq!(epoch_days(1970, 1, 1), Some(0));
-        assert_eq!(epoch_days(2000, 3, 1), Some(11_017));
-        assert_eq!(epoch_days(2026, 11, 24), Some(20_781));
-        assert_eq!(epoch_days(1969, 12, 31), None);
-        assert_eq!(epoch_days(2026, 13, 1), None);
-    }
 
     #[test]
     fn iso_timestamps_parse_to_milliseconds() {

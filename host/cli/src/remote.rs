@@ -12,7 +12,7 @@
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use eddy_api::http::Client;
@@ -160,7 +160,7 @@ impl Claim {
         let record = ServerRecord {
             pid: std::process::id(),
             addr,
-            started_ms: now_ms(),
+            started_ms: eddy_store::Clock::System.now_ms(),
             state: State::Starting,
         };
         let path = record_path(data_dir);
@@ -239,12 +239,6 @@ fn write(path: &Path, record: &ServerRecord) -> Result<()> {
 /// A private temporary name beside the record.
 fn aside(path: &Path) -> PathBuf {
     path.with_extension(format!("json.{}.tmp", std::process::id()))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

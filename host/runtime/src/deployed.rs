@@ -171,7 +171,8 @@ impl Functions {
         outcome
     }
 
-    fn record(&self, deployed: &Deployed, outcome: &InvocationOutcome) {
+    /// Buffers the logs and metrics of one invocation of `deployed`.
+    pub fn record(&self, deployed: &Deployed, outcome: &InvocationOutcome) {
         self.telemetry.record(
             &deployed.config.name,
             deployed.version,
@@ -203,11 +204,6 @@ pub fn framed_log(outcome: &InvocationOutcome, version: u32, memory_mib: u32) ->
 }
 
 impl Deployed {
-    /// This version's framed log of `outcome` (see `framed_log`).
-    pub fn framed_log(&self, outcome: &InvocationOutcome) -> Vec<String> {
-        framed_log(outcome, self.version, self.config.memory_mib)
-    }
-
     /// An invocation of `event` under this version's limits, grants and env.
     pub fn invocation(&self, event: Event) -> Invocation {
         Invocation {

@@ -339,7 +339,8 @@ impl Runtime {
         })
     }
 
-    fn request_id(&self) -> String {
+    /// A new request id, shaped like Lambda's (8-4-4-4-12 hex), unique in the process.
+    pub fn request_id(&self) -> String {
         let n = self.next_request.fetch_add(1, Ordering::Relaxed);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

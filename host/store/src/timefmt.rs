@@ -35,6 +35,21 @@ pub fn amz_utc(ms: u64) -> String {
     )
 }
 
+/// Days from 1970-01-01 to `year-month-day` (Howard Hinnant's
+/// `days_from_civil`), or `None` for a date before 1970 or not a date.
+pub fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).checked_sub(719_468)
+}
+
 /// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`, for non-negative counts).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
@@ -47,4 +62,18 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + u64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_from_civil_counts_days_from_the_epoch() {
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2000, 3, 1), Some(11_017));
+        assert_eq!(days_from_civil(2026, 11, 24), Some(20_781));
+        assert_eq!(days_from_civil(1969, 12, 31), None);
+        assert_eq!(days_from_civil(2026, 13, 1), None);
+    }
 }

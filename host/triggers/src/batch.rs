@@ -145,7 +145,7 @@ fn invocation_answer(done: &Result<Verdict, StoreError>) -> Result<Committed, In
 }
 
 /// 10 ms doubling per consecutive failure, at most 1 s.
-fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     let shift = failures.saturating_sub(1).min(10);
     FIRST_BACKOFF.saturating_mul(1 << shift).min(MAX_BACKOFF)
 }

@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+
+use std::time::Instant;
 
 use eddy_runtime::bindgen::{Event, Response};
 use eddy_runtime::deployed::{Deployed, Functions};
@@ -49,13 +49,15 @@ pub(crate) fn invoke_with_commit(
     match natives.get(&deployed.config.name) {
         None => functions.invoke_with_commit(deployed, event, commit),
         Some(native) => {
-            let outcome = run_native(functions.store(), native.as_ref(), &event, commit);
-            functions.telemetry().record(
-                &deployed.config.name,
-                deployed.version,
-                deployed.config.memory_mib,
-                &outcome,
+            let request_id = functions.runtime().request_id();
+            let outcome = run_native(
+                functions.store(),
+                native.as_ref(),
+                &event,
+                commit,
+                request_id,
             );
+            functions.record(deployed, &outcome);
             outcome
         }
     }
@@ -68,6 +70,7 @@ fn run_native(
     native: &dyn NativeHandler,
     event: &Event,
     commit: impl FnOnce(Writes) -> Result<Committed, InvocationError>,
+    request_id: String,
 ) -> InvocationOutcome {
     let start = Instant::now();
     let mut overlay = Overlay::new(store.clone());
@@ -80,7 +83,7 @@ fn run_native(
             Ok(response)
         });
     InvocationOutcome {
-        request_id: native_request_id(),
+        request_id,
         result,
         logs,
         duration: start.elapsed(),
@@ -89,24 +92,6 @@ fn run_native(
         cold_start: false,
         committed,
     }
-}
-
-/// A request id shaped like Lambda's (8-4-4-4-12 hex), unique in the process.
-fn native_request_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_nanos() as u64;
-    format!(
-        "{:08x}-{:04x}-4{:03x}-b{:03x}-{:012x}",
-        (nanos >> 32) as u32,
-        (nanos >> 16) as u16,
-        (n >> 12) & 0xfff,
-        n & 0xfff,
-        nanos & 0xffff_ffff_ffff
-    )
 }
 
 #[cfg(test)]
@@ -177,13 +162,29 @@ mod tests {
                 other => Err(InvocationError::Commit(format!("{other:?}"))),
             }
         };
-        let failed = run_native(&store, &PutThenMaybeFail(true), &event, commit_to(&store));
+        let failed = run_native(
+            &store,
+            &PutThenMaybeFail(true),
+            &event,
+            commit_to(&store),
+            "r1".into(),
+        );
         assert!(failed.result.is_err());
         assert_eq!(failed.committed, Committed::default());
-        let done = run_native(&store, &PutThenMaybeFail(false), &event, commit_to(&store));
+        let done = run_native(
+            &store,
+            &PutThenMaybeFail(false),
+            &event,
+            commit_to(&store),
+            "r2".into(),
+        );
         assert!(done.result.is_ok());
         assert_eq!(done.committed.items, 1);
         assert_eq!(done.logs, ["put a"]);
-        assert_ne!(failed.request_id, done.request_id);
+        // The id comes from the runtime (`Runtime::request_id`, unique per process).
+        assert_eq!(
+            (failed.request_id.as_str(), done.request_id.as_str()),
+            ("r1", "r2")
+        );
     }
 }

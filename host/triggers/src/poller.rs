@@ -20,7 +20,7 @@ use eddy_runtime::deployed::Functions;
 use eddy_store::mappings::{EventSourceMapping, status};
 use eddy_store::{Store, StoreError, checkpoints};
 
-use crate::batch::{self, MAX_BACKOFF};
+use crate::batch;
 use crate::commit::{self, Position};
 use crate::event::filter_json;
 use crate::filters::Filters;
@@ -139,9 +139,7 @@ impl Poller {
             };
             failures = failures.saturating_add(1);
             self.record_problem(result, ("PollerError".to_string(), message));
-            let wait = batch::FIRST_BACKOFF
-                .saturating_mul(1 << failures.min(10))
-                .min(MAX_BACKOFF);
+            let wait = batch::backoff(failures.saturating_add(1));
             if self.stop.wait(wait) {
                 return;
             }

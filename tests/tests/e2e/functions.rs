@@ -15,18 +15,6 @@ fn score_event() -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn aggregator(eddy: &Eddy, role: &str) {
-    eddy.ok(&[
-        "function",
-        "create",
-        "AggregateScoresByUser",
-        "--blueprint",
-        "dynamodb-aggregate-scores",
-        "--role",
-        role,
-    ]);
-}
-
 /// The framed log: START ... Version: N, END and a REPORT line with every field.
 fn assert_framed(run: &Run, version: u32) {
     let start = format!("Version: {version}");
@@ -87,7 +75,7 @@ fn the_kinesis_blueprint_logs_the_decoded_test_record() {
 fn the_score_event_adds_janes_score_with_the_dynamodb_role() {
     let eddy = Eddy::new();
     eddy.create_lab_tables();
-    aggregator(&eddy, "lambda_basic_execution_dynamodb");
+    eddy.create_aggregator(Some("lambda_basic_execution_dynamodb"));
     let run = eddy.ok(&["invoke", "AggregateScoresByUser", "--event", &score_event()]);
     assert_eq!(run.json(), json!("Successfully processed 1 records."));
     assert_framed(&run, 1);
@@ -102,7 +90,7 @@ fn the_score_event_adds_janes_score_with_the_dynamodb_role() {
 fn the_basic_role_is_denied_and_writes_nothing() {
     let eddy = Eddy::new();
     eddy.create_lab_tables();
-    aggregator(&eddy, "lambda_basic_execution");
+    eddy.create_aggregator(Some("lambda_basic_execution"));
     let run = eddy.fails(&["invoke", "AggregateScoresByUser", "--event", &score_event()]);
     run.says(&["AccessDeniedException", "write:table/GameScoresByUser"]);
     assert_framed(&run, 1);

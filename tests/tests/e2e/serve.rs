@@ -338,15 +338,7 @@ fn the_servers_triggers_run_the_labs_aggregator() {
     let eddy = Eddy::new();
     let _server = eddy.serve();
     eddy.create_lab_tables();
-    eddy.ok(&[
-        "function",
-        "create",
-        "AggregateScoresByUser",
-        "--blueprint",
-        "dynamodb-aggregate-scores",
-        "--role",
-        "lambda_basic_execution_dynamodb",
-    ]);
+    eddy.create_aggregator(Some("lambda_basic_execution_dynamodb"));
     eddy.ok(&[
         "trigger",
         "create",

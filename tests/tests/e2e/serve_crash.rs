@@ -152,15 +152,7 @@ fn writer(thread: u64, target: Arc<Target>, seed: u64) -> Written {
 /// change stream); returns the trigger's UUID.
 fn set_up_the_aggregator(eddy: &Eddy) -> String {
     eddy.create_lab_tables();
-    eddy.ok(&[
-        "function",
-        "create",
-        "AggregateScoresByUser",
-        "--blueprint",
-        "dynamodb-aggregate-scores",
-        "--role",
-        "lambda_basic_execution_dynamodb",
-    ]);
+    eddy.create_aggregator(Some("lambda_basic_execution_dynamodb"));
     let trigger = eddy
         .ok(&[
             "trigger",

@@ -148,13 +148,7 @@ fn a_trigger_lives_through_every_command() {
 fn a_table_trigger_reads_the_tables_change_stream() {
     let eddy = Eddy::new();
     eddy.create_lab_tables();
-    eddy.ok(&[
-        "function",
-        "create",
-        "AggregateScoresByUser",
-        "--blueprint",
-        "dynamodb-aggregate-scores",
-    ]);
+    eddy.create_aggregator(None);
     let created = eddy
         .ok(&[
             "trigger",

@@ -33,9 +33,6 @@ use crate::{Api, ApiError};
 /// ListEventSourceMappings page size: default and largest.
 const DEFAULT_MAX_ITEMS: u64 = 100;
 const MAX_MAX_ITEMS: u64 = 10_000;
-/// Lambda's answer for a mapping no poller has reported on yet.
-const NO_RECORDS: &str = "No records processed";
-
 fn lambda_request(request: &Value) -> Request<'_> {
     Request::new(request, "ValidationException")
 }
@@ -470,7 +467,10 @@ fn last_result(status: &[mappings::ShardStatus]) -> String {
         .iter()
         .filter(|s| s.last_invoke_ms.is_some())
         .max_by_key(|s| s.last_invoke_ms)
-        .map_or_else(|| NO_RECORDS.to_string(), |s| s.last_result.clone())
+        .map_or_else(
+            || mappings::status::RESULT_NO_RECORDS.to_string(),
+            |s| s.last_result.clone(),
+        )
 }
 
 fn destination_config(store: &Store, m: &EventSourceMapping) -> Value {

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use eddy_store::Clock;
 use eddy_store::timefmt::iso_ms;
 use serde_json::json;
 
@@ -56,14 +57,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     n.checked_mul(secs_per)
         .map(Duration::from_secs)
         .ok_or_else(|| format!("{text:?} is too long"))
-}
-
-/// Milliseconds since the epoch now, on this machine's clock.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// Prints the events after `seen` (an eventId; ids order as events do) from
@@ -126,7 +119,9 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
         bail!("give the function's name");
     }
     let start = args.since.map_or(0, |since| {
-        now_ms().saturating_sub(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        Clock::System
+            .now_ms()
+            .saturating_sub(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
     });
     if !args.follow {
         return match print_since(ctx, &args.name, start, None) {
@@ -176,8 +171,7 @@ fn function_exists(ctx: &Ctx, name: &str) -> bool {
 }
 
 fn is_not_found(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<eddy_api::ApiError>()
-        .is_some_and(|a| a.error_type == "ResourceNotFoundException")
+    super::aws_error_type(e) == Some("ResourceNotFoundException")
 }
 
 #[cfg(test)]

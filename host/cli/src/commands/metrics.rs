@@ -13,7 +13,9 @@ use eddy_store::timefmt::iso_ms;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
-use super::logs::{now_ms, parse_duration};
+use eddy_store::Clock;
+
+use super::logs::parse_duration;
 use crate::output;
 
 /// One request covers at most this much (CloudWatch's 1,440 datapoints of 60 s).
@@ -141,7 +143,7 @@ fn table(rows: &Rows) -> String {
 /// Prints the function's minutes since `--since` ago.
 pub fn run(ctx: &Ctx, args: MetricsArgs) -> Result<()> {
     // Whole minutes, so each request's datapoints stay within the limit.
-    let end = minute_start(now_ms()).saturating_add(60_000);
+    let end = minute_start(Clock::System.now_ms()).saturating_add(60_000);
     let since = u64::try_from(args.since.as_millis()).unwrap_or(u64::MAX);
     let mut start = minute_start(end.saturating_sub(since.saturating_add(60_000)));
     let mut rows = Rows::new();

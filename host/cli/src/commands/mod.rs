@@ -154,3 +154,10 @@ impl Ctx {
         )
     }
 }
+
+/// The AWS error type of a dispatcher error (anywhere in its chain), if it is one.
+pub(crate) fn aws_error_type(e: &anyhow::Error) -> Option<&str> {
+    e.chain()
+        .find_map(|cause| cause.downcast_ref::<eddy_api::ApiError>())
+        .map(|api| api.error_type.as_str())
+}

@@ -278,7 +278,12 @@ fn rfc3339_seconds(text: &str) -> Option<f64> {
         return None;
     }
     let fraction: f64 = format!("0.{fraction}").parse().ok()?;
-    let days = days_since_epoch(year, month, day);
+    let days = eddy_store::timefmt::days_from_civil(
+        u64::try_from(year).ok()?,
+        u64::try_from(month).ok()?,
+        u64::try_from(day).ok()?,
+    )?;
+    let days = i64::try_from(days).ok()?;
     let whole = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
     (whole >= 0).then_some(whole as f64 + fraction)
 }
@@ -294,17 +299,6 @@ fn split_offset(rest: &str) -> Option<(&str, i64)> {
     let (h, m) = zone.get(1..)?.split_once(':')?;
     let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
     (h < 24 && m < 60).then_some((clock, sign * (h * 3600 + m * 60)))
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's days_from_civil).
-fn days_since_epoch(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Every mapping, following NextMarker.

@@ -191,6 +191,41 @@ fn score_item(writer: usize, n: u64) -> Value {
     })
 }
 
+/// Runs `step(client, i)` back to back on `clients` threads for `phase` (`i`
+/// counts the client's steps); each step returns how many items it did.
+/// Returns (items per second, items).
+fn run_clients<F>(clients: usize, phase: Duration, step: F) -> Result<(f64, u64)>
+where
+    F: Fn(usize, u64) -> Result<u64> + Send + Sync + 'static,
+{
+    let step = Arc::new(step);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let (step, stop, done) = (step.clone(), stop.clone(), done.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let (mut steps, mut items) = (0u64, 0u64);
+                while !stop.load(Ordering::Relaxed) {
+                    items += step(c, steps)?;
+                    steps += 1;
+                }
+                done.fetch_add(items, Ordering::Relaxed);
+                Ok(())
+            })
+        })
+        .collect();
+    std::thread::sleep(phase);
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a bench client panicked"))??;
+    }
+    let total = done.load(Ordering::Relaxed);
+    Ok((total as f64 / start.elapsed().as_secs_f64(), total))
+}
+
 /// PutItem calls per second with `writers` threads each issuing puts back to back.
 fn put_item_rate(
     dir: &Path,
@@ -200,31 +235,12 @@ fn put_item_rate(
 ) -> Result<f64> {
     let store = open(dir, durability)?;
     create_table(&store, "Bench")?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let threads: Vec<_> = (0..writers)
-        .map(|w| {
-            let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
-            std::thread::spawn(move || -> Result<()> {
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let request = json!({"TableName": "Bench", "Item": score_item(w, n)});
-                    call(&store, "DynamoDB_20120810.PutItem", &request)?;
-                    n += 1;
-                }
-                done.fetch_add(n, Ordering::Relaxed);
-                Ok(())
-            })
-        })
-        .collect();
-    std::thread::sleep(phase);
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join()
-            .map_err(|_| anyhow::anyhow!("a bench writer panicked"))??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+    let (rate, _) = run_clients(writers, phase, move |w, n| {
+        let request = json!({"TableName": "Bench", "Item": score_item(w, n)});
+        call(&store, "DynamoDB_20120810.PutItem", &request)?;
+        Ok(1)
+    })?;
+    Ok(rate)
 }
 
 /// Records per second put with PutRecords of 500 x 100-byte records (4 clients),
@@ -238,41 +254,19 @@ fn records_rates(dir: &Path, phase: Duration) -> Result<(f64, f64)> {
         &json!({"StreamName": "Bench", "ShardCount": 1}),
     )?;
     let data = base64::engine::general_purpose::STANDARD.encode([b'x'; 100]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let threads: Vec<_> = (0..4)
-        .map(|c| {
-            let (store, stop, done, data) =
-                (store.clone(), stop.clone(), done.clone(), data.clone());
-            std::thread::spawn(move || -> Result<()> {
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let records: Vec<Value> = (0..500)
-                        .map(|i| json!({"Data": data, "PartitionKey": format!("k{c}-{i}")}))
-                        .collect();
-                    let request = json!({"StreamName": "Bench", "Records": records});
-                    let response = call(&store, "Kinesis_20131202.PutRecords", &request)?;
-                    anyhow::ensure!(
-                        response["FailedRecordCount"] == 0,
-                        "PutRecords failed: {response}"
-                    );
-                    n += 500;
-                }
-                done.fetch_add(n, Ordering::Relaxed);
-                Ok(())
-            })
-        })
-        .collect();
-    std::thread::sleep(phase);
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join()
-            .map_err(|_| anyhow::anyhow!("a bench client panicked"))??;
-    }
-    let put = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
-    let total = done.load(Ordering::Relaxed);
-
+    let writer = store.clone();
+    let (put, total) = run_clients(4, phase, move |c, _| {
+        let records: Vec<Value> = (0..500)
+            .map(|i| json!({"Data": data, "PartitionKey": format!("k{c}-{i}")}))
+            .collect();
+        let request = json!({"StreamName": "Bench", "Records": records});
+        let response = call(&writer, "Kinesis_20131202.PutRecords", &request)?;
+        anyhow::ensure!(
+            response["FailedRecordCount"] == 0,
+            "PutRecords failed: {response}"
+        );
+        Ok(500)
+    })?;
     let start = Instant::now();
     let response = call(
         &store,

@@ -69,7 +69,7 @@ impl Lab<'_> {
     ) -> Result<Option<Value>> {
         match self.ctx.call(operation, &request) {
             Ok(response) => Ok(Some(response)),
-            Err(e) if error_type(&e) == Some(expected) => Ok(None),
+            Err(e) if super::aws_error_type(&e) == Some(expected) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -80,13 +80,6 @@ impl Lab<'_> {
         let mark = if passed { "✓" } else { "✗" };
         println!("   {mark} {what}");
     }
-}
-
-/// The AWS error type of a dispatcher error, if it is one.
-fn error_type(e: &anyhow::Error) -> Option<&str> {
-    e.chain()
-        .find_map(|cause| cause.downcast_ref::<eddy_api::ApiError>())
-        .map(|api| api.error_type.as_str())
 }
 
 /// A task's heading.
