@@ -35,12 +35,23 @@ const SPAN_HORIZON: Duration = Duration::from_secs(900);
 /// function's lines, END, REPORT, as Lambda writes them), with Lambda's ERROR
 /// line before END when the invocation failed.
 pub fn log_lines(outcome: &InvocationOutcome, version: u32, memory_mib: u32) -> Vec<String> {
+    framed_lines(outcome, version, memory_mib).0
+}
+
+/// `log_lines`, and the index of the first line written when the run ended
+/// (ERROR, END, REPORT): those take the end time, the others the start.
+fn framed_lines(
+    outcome: &InvocationOutcome,
+    version: u32,
+    memory_mib: u32,
+) -> (Vec<String>, usize) {
     let mut lines = framed_log(outcome, version, memory_mib);
+    // framed_log ends with END and REPORT.
+    let end = lines.len().saturating_sub(2);
     if let Err(e) = &outcome.result {
-        let end = lines.len().saturating_sub(2);
         lines.insert(end, error_line(&outcome.request_id, e));
     }
-    lines
+    (lines, end)
 }
 
 /// Whether the invocation counts in Lambda's Errors metric: the function or
@@ -212,10 +223,7 @@ impl Telemetry {
         let end = Instant::now();
         let end_ms = self.shared.store.now_ms();
         let start_ms = end_ms.saturating_sub(duration_ms(outcome.duration));
-        let lines = log_lines(outcome, version, memory_mib);
-        // END and REPORT (and the ERROR line) are written when the run ended.
-        let tail = if outcome.result.is_err() { 3 } else { 2 };
-        let first_end_line = lines.len().saturating_sub(tail);
+        let (lines, first_end_line) = framed_lines(outcome, version, memory_mib);
         let mut buffer = self.shared.buffer();
         let bucket = buffer.batch.bucket(function, end_ms);
         bucket.invocations = bucket.invocations.saturating_add(1);

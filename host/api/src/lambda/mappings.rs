@@ -56,7 +56,7 @@ pub(crate) fn create(api: &Api, request: &Value) -> Result<Value, ApiError> {
     spec.starting_position = starting_position(&req, &spec.source)?;
     spec.enabled = req.opt_bool("Enabled")?.unwrap_or(true);
     let changes = changes(store, &req)?;
-    apply_to_spec(&mut spec, changes);
+    spec.apply(changes);
     if let Some(arn) = pinned_arn {
         // A DynamoDB stream ARN must name the table's enabled stream.
         let now = mappings::resolve_source(store, &spec.source).map_err(mapping_error)?;
@@ -254,19 +254,6 @@ fn changes(store: &Store, req: &Request) -> Result<MappingChanges, ApiError> {
         report_batch_item_failures: response_types(req)?,
         ..MappingChanges::default()
     })
-}
-
-fn apply_to_spec(spec: &mut MappingSpec, c: MappingChanges) {
-    spec.batch_size = c.batch_size.unwrap_or(spec.batch_size);
-    spec.batching_window_ms = c.batching_window_ms.unwrap_or(spec.batching_window_ms);
-    spec.max_retries = c.max_retries.unwrap_or(spec.max_retries);
-    spec.max_record_age_secs = c.max_record_age_secs.unwrap_or(spec.max_record_age_secs);
-    spec.bisect_on_error = c.bisect_on_error.unwrap_or(spec.bisect_on_error);
-    spec.on_failure = c.on_failure.unwrap_or(spec.on_failure.take());
-    spec.filters = c.filters.unwrap_or(std::mem::take(&mut spec.filters));
-    spec.report_batch_item_failures = c
-        .report_batch_item_failures
-        .unwrap_or(spec.report_batch_item_failures);
 }
 
 /// An integer member within `min..=max`, worded as Lambda's ValidationException.

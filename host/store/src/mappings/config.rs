@@ -165,6 +165,38 @@ pub struct MappingChanges {
     pub enabled: Option<bool>,
 }
 
+impl MappingSpec {
+    /// Applies `changes` to a spec before it is created (the same settings an
+    /// update can change; `create` checks them).
+    pub fn apply(&mut self, changes: MappingChanges) {
+        let MappingChanges {
+            function_name,
+            batch_size,
+            batching_window_ms,
+            max_retries,
+            max_record_age_secs,
+            bisect_on_error,
+            on_failure,
+            filters,
+            report_batch_item_failures,
+            enabled,
+        } = changes;
+        set(&mut self.function_name, function_name);
+        set(&mut self.batch_size, batch_size);
+        set(&mut self.batching_window_ms, batching_window_ms);
+        set(&mut self.max_retries, max_retries);
+        set(&mut self.max_record_age_secs, max_record_age_secs);
+        set(&mut self.bisect_on_error, bisect_on_error);
+        set(&mut self.on_failure, on_failure);
+        set(&mut self.filters, filters);
+        set(
+            &mut self.report_batch_item_failures,
+            report_batch_item_failures,
+        );
+        set(&mut self.enabled, enabled);
+    }
+}
+
 impl EventSourceMapping {
     /// Applies `changes` (unchecked; `check_settings` follows).
     pub(super) fn apply(&mut self, changes: MappingChanges) {
