@@ -31,15 +31,11 @@ pub enum BlueprintsCommand {
     },
 }
 
-fn call(ctx: &Ctx, operation: &str, request: &Value) -> Result<Value> {
-    ctx.call(&format!("{}.{operation}", eddy_api::EDDY), request)
-}
-
 /// Lists the blueprints, or exports one.
 pub fn run(ctx: &Ctx, args: BlueprintsArgs) -> Result<()> {
     match args.command {
         None => {
-            let listed = call(ctx, "ListBlueprints", &json!({}))?;
+            let listed = ctx.eddy("ListBlueprints", &json!({}))?;
             let list: Vec<Value> = listed
                 .get("Blueprints")
                 .and_then(Value::as_array)
@@ -53,7 +49,7 @@ pub fn run(ctx: &Ctx, args: BlueprintsArgs) -> Result<()> {
             output::document(&json!(list))
         }
         Some(BlueprintsCommand::Export { name, output }) => {
-            let blueprint = call(ctx, "GetBlueprint", &json!({ "Name": name }))?;
+            let blueprint = ctx.eddy("GetBlueprint", &json!({ "Name": name }))?;
             let encoded = blueprint
                 .pointer("/Code/ZipFile")
                 .and_then(Value::as_str)

@@ -71,11 +71,6 @@ pub struct CreateArgs {
     pub description: String,
 }
 
-/// `call` for a Lambda operation.
-fn lambda(ctx: &Ctx, operation: &str, request: &Value) -> Result<Value> {
-    ctx.call(&format!("{}.{operation}", eddy_api::LAMBDA), request)
-}
-
 /// A component file, base64-encoded as Lambda's `ZipFile` carries it.
 fn read_wasm(path: &Path) -> Result<String> {
     let code = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -123,7 +118,7 @@ fn every_page(ctx: &Ctx, operation: &str, request: Value, member: &str) -> Resul
     let mut all = Vec::new();
     let mut request = request;
     loop {
-        let page = lambda(ctx, operation, &request)?;
+        let page = ctx.lambda(operation, &request)?;
         if let Some(list) = page.get(member).and_then(Value::as_array) {
             all.extend(list.iter().cloned());
         }
@@ -170,8 +165,7 @@ fn function_json(ctx: &Ctx, config: &Value) -> Result<Value> {
 fn code(ctx: &Ctx, args: &CreateArgs) -> Result<Value> {
     match (&args.blueprint, &args.wasm) {
         (Some(name), _) => {
-            let op = format!("{}.GetBlueprint", eddy_api::EDDY);
-            let blueprint = ctx.call(&op, &json!({ "Name": name }))?;
+            let blueprint = ctx.eddy("GetBlueprint", &json!({ "Name": name }))?;
             Ok(blueprint
                 .pointer("/Code/ZipFile")
                 .cloned()
@@ -198,7 +192,7 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     if let (Some(role), Some(map)) = (&args.role, request.as_object_mut()) {
         map.insert("Role".into(), json!(role));
     }
-    let created = lambda(ctx, "CreateFunction", &request)?;
+    let created = ctx.lambda("CreateFunction", &request)?;
     output::document(&function_json(ctx, &created)?)
 }
 
@@ -208,7 +202,7 @@ pub fn run(ctx: &Ctx, command: FunctionCommand) -> Result<()> {
         FunctionCommand::Create(args) => create(ctx, args),
         FunctionCommand::UpdateCode { name, wasm } => {
             let request = json!({ "FunctionName": name, "ZipFile": read_wasm(&wasm)? });
-            let updated = lambda(ctx, "UpdateFunctionCode", &request)?;
+            let updated = ctx.lambda("UpdateFunctionCode", &request)?;
             output::document(&function_json(ctx, &updated)?)
         }
         FunctionCommand::List => {
@@ -220,7 +214,7 @@ pub fn run(ctx: &Ctx, command: FunctionCommand) -> Result<()> {
             output::document(&Value::Array(all))
         }
         FunctionCommand::Get { name } => {
-            let got = lambda(ctx, "GetFunction", &json!({ "FunctionName": name }))?;
+            let got = ctx.lambda("GetFunction", &json!({ "FunctionName": name }))?;
             let config = got.get("Configuration").cloned().unwrap_or_default();
             output::document(&function_json(ctx, &config)?)
         }
@@ -228,7 +222,7 @@ pub fn run(ctx: &Ctx, command: FunctionCommand) -> Result<()> {
             output::document(&Value::Array(versions(ctx, &name)?))
         }
         FunctionCommand::Delete { name } => {
-            lambda(ctx, "DeleteFunction", &json!({ "FunctionName": name }))?;
+            ctx.lambda("DeleteFunction", &json!({ "FunctionName": name }))?;
             output::note(&format!("deleted function {name}"));
             Ok(())
         }

@@ -121,8 +121,7 @@ pub fn run(ctx: &Ctx, args: InvokeArgs) -> Result<()> {
     if let (Some(version), Some(map)) = (args.version, request.as_object_mut()) {
         map.insert("Qualifier".into(), json!(version.to_string()));
     }
-    let op = format!("{}.Invoke", eddy_api::LAMBDA);
-    let response = ctx.call(&op, &request)?;
+    let response = ctx.lambda("Invoke", &request)?;
     let payload = response
         .get("Payload")
         .and_then(Value::as_str)

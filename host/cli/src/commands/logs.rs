@@ -163,11 +163,8 @@ fn is_locked(e: &anyhow::Error) -> bool {
 
 /// Whether `name` is a function (to tell "never invoked" from "no such function").
 fn function_exists(ctx: &Ctx, name: &str) -> bool {
-    ctx.call(
-        "Lambda_20150331.GetFunction",
-        &serde_json::json!({"FunctionName": name}),
-    )
-    .is_ok()
+    ctx.lambda("GetFunction", &serde_json::json!({"FunctionName": name}))
+        .is_ok()
 }
 
 fn is_not_found(e: &anyhow::Error) -> bool {

@@ -153,6 +153,16 @@ impl Ctx {
             request,
         )
     }
+
+    /// `call` for a Lambda operation (functions, Invoke, event source mappings).
+    pub fn lambda(&self, operation: &str, request: &Value) -> Result<Value> {
+        self.call(&format!("{}.{operation}", eddy_api::LAMBDA), request)
+    }
+
+    /// `call` for one of eddy's own operations (roles, blueprints).
+    pub fn eddy(&self, operation: &str, request: &Value) -> Result<Value> {
+        self.call(&format!("{}.{operation}", eddy_api::EDDY), request)
+    }
 }
 
 /// The AWS error type of a dispatcher error (anywhere in its chain), if it is one.

@@ -28,20 +28,16 @@ fn role_json(role: &Value) -> Value {
     json!({"name": role.get("RoleName"), "grants": role.get("Grants")})
 }
 
-fn call(ctx: &Ctx, operation: &str, request: &Value) -> Result<Value> {
-    ctx.call(&format!("{}.{operation}", eddy_api::EDDY), request)
-}
-
 /// Runs a role command.
 pub fn run(ctx: &Ctx, command: RoleCommand) -> Result<()> {
     match command {
         RoleCommand::Create { name, allow } => {
             let request = json!({ "RoleName": name, "Grants": allow });
-            let created = call(ctx, "CreateRole", &request)?;
+            let created = ctx.eddy("CreateRole", &request)?;
             output::document(&role_json(created.get("Role").unwrap_or(&Value::Null)))
         }
         RoleCommand::List => {
-            let listed = call(ctx, "ListRoles", &json!({}))?;
+            let listed = ctx.eddy("ListRoles", &json!({}))?;
             let roles = listed.get("Roles").and_then(Value::as_array);
             let roles: Vec<Value> = roles.into_iter().flatten().map(role_json).collect();
             output::document(&Value::Array(roles))

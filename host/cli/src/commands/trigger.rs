@@ -116,34 +116,29 @@ pub fn run(ctx: &Ctx, command: TriggerCommand) -> Result<()> {
     match command {
         TriggerCommand::Create(args) => {
             let request = create_request(&args)?;
-            output::document(&lambda(ctx, "CreateEventSourceMapping", &request)?)
+            output::document(&ctx.lambda("CreateEventSourceMapping", &request)?)
         }
         TriggerCommand::List { json } => list(ctx, json),
         TriggerCommand::Get { uuid } => {
-            let mapping = lambda(ctx, "GetEventSourceMapping", &json!({ "UUID": uuid }))?;
+            let mapping = ctx.lambda("GetEventSourceMapping", &json!({ "UUID": uuid }))?;
             output::document(&mapping)
         }
         TriggerCommand::Update(args) => {
             let request = update_request(&args);
-            output::document(&lambda(ctx, "UpdateEventSourceMapping", &request)?)
+            output::document(&ctx.lambda("UpdateEventSourceMapping", &request)?)
         }
         TriggerCommand::Enable { uuid } => set_enabled(ctx, &uuid, true),
         TriggerCommand::Disable { uuid } => set_enabled(ctx, &uuid, false),
         TriggerCommand::Delete { uuid } => {
-            let deleted = lambda(ctx, "DeleteEventSourceMapping", &json!({ "UUID": uuid }))?;
+            let deleted = ctx.lambda("DeleteEventSourceMapping", &json!({ "UUID": uuid }))?;
             output::document(&deleted)
         }
     }
 }
 
-/// `call` for a Lambda operation.
-fn lambda(ctx: &Ctx, operation: &str, request: &Value) -> Result<Value> {
-    ctx.call(&format!("{}.{operation}", eddy_api::LAMBDA), request)
-}
-
 fn set_enabled(ctx: &Ctx, uuid: &str, enabled: bool) -> Result<()> {
     let request = json!({ "UUID": uuid, "Enabled": enabled });
-    output::document(&lambda(ctx, "UpdateEventSourceMapping", &request)?)
+    output::document(&ctx.lambda("UpdateEventSourceMapping", &request)?)
 }
 
 fn create_request(args: &CreateArgs) -> Result<Value> {
@@ -310,7 +305,7 @@ fn all_mappings(ctx: &Ctx) -> Result<Vec<Value>> {
             Some(m) => json!({ "Marker": m }),
             None => json!({}),
         };
-        let page = lambda(ctx, "ListEventSourceMappings", &request)?;
+        let page = ctx.lambda("ListEventSourceMappings", &request)?;
         let items = page["EventSourceMappings"].as_array().cloned();
         mappings.extend(items.unwrap_or_default());
         marker = page.get("NextMarker").filter(|m| m.is_string()).cloned();
