@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use eddy_store::telemetry::{NewLogEvent, TelemetryBatch, write_batch_in};
+use eddy_store::telemetry::{NewLogBlock, NewLogLine, TelemetryBatch, write_batch_in};
 use eddy_store::{Store, WriteCtx};
 
 use crate::deployed::framed_log;
@@ -144,13 +144,15 @@ impl Buffer {
         let mut batch = std::mem::take(&mut self.batch);
         self.log_bytes = 0;
         for (function, lines) in self.dropped.drain() {
-            batch.logs.push(NewLogEvent {
+            let message =
+                format!("[eddy: {lines} log lines dropped: the store fell behind writing logs]");
+            batch.logs.push(NewLogBlock {
                 function,
                 version: 0,
-                timestamp_ms: now_ms,
-                message: format!(
-                    "[eddy: {lines} log lines dropped: the store fell behind writing logs]"
-                ),
+                lines: vec![NewLogLine {
+                    timestamp_ms: now_ms,
+                    message,
+                }],
             });
         }
         batch
@@ -247,10 +249,14 @@ impl Telemetry {
                 let bucket = batch.bucket(function, minute);
                 bucket.concurrent_max = bucket.concurrent_max.max(concurrent);
             });
-        for (i, message) in lines.into_iter().enumerate() {
-            let timestamp_ms = if i < first_end_line { start_ms } else { end_ms };
-            buffer.push_line(function, version, timestamp_ms, message);
-        }
+        let lines = lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, message)| NewLogLine {
+                timestamp_ms: if i < first_end_line { start_ms } else { end_ms },
+                message,
+            });
+        buffer.push_lines(function, version, lines);
     }
 
     /// Writes everything buffered so far to the store (one write job); when
@@ -277,28 +283,51 @@ impl Buffer {
     /// Puts back a batch that was not written, in front of what came since.
     fn put_back(&mut self, batch: TelemetryBatch) {
         self.batch.absorb_older(batch);
-        self.log_bytes = self.batch.logs.iter().map(|e| line_cost(&e.message)).sum();
+        self.log_bytes = self
+            .batch
+            .logs
+            .iter()
+            .flat_map(|b| &b.lines)
+            .map(line_cost)
+            .sum();
     }
 
-    fn push_line(&mut self, function: &str, version: u32, timestamp_ms: u64, message: String) {
-        let cost = line_cost(&message);
-        if self.log_bytes.saturating_add(cost) > MAX_PENDING_LOG_BYTES {
-            *self.dropped.entry(function.to_string()).or_default() += 1;
-            return;
+    /// Buffers one invocation's lines as one block (the store writes it as
+    /// one row), dropping and counting those past the buffer's limit.
+    fn push_lines(
+        &mut self,
+        function: &str,
+        version: u32,
+        lines: impl Iterator<Item = NewLogLine>,
+    ) {
+        let mut kept = Vec::with_capacity(lines.size_hint().0);
+        let mut dropped = 0u64;
+        for line in lines {
+            let cost = line_cost(&line);
+            if self.log_bytes.saturating_add(cost) > MAX_PENDING_LOG_BYTES {
+                dropped = dropped.saturating_add(1);
+                continue;
+            }
+            self.log_bytes = self.log_bytes.saturating_add(cost);
+            kept.push(line);
         }
-        self.log_bytes = self.log_bytes.saturating_add(cost);
-        self.batch.logs.push(NewLogEvent {
-            function: function.to_string(),
-            version,
-            timestamp_ms,
-            message,
-        });
+        if dropped > 0 {
+            let count = self.dropped.entry(function.to_string()).or_default();
+            *count = count.saturating_add(dropped);
+        }
+        if !kept.is_empty() {
+            self.batch.logs.push(NewLogBlock {
+                function: function.to_string(),
+                version,
+                lines: kept,
+            });
+        }
     }
 }
 
 /// A buffered line's memory, roughly: its text and its bookkeeping.
-fn line_cost(message: &str) -> usize {
-    message.len().saturating_add(64)
+fn line_cost(line: &NewLogLine) -> usize {
+    line.message.len().saturating_add(64)
 }
 
 fn duration_ms(d: Duration) -> u64 {
@@ -511,6 +540,40 @@ mod tests {
         assert_eq!(messages(&store, "h").len(), 3);
         telemetry.flush().unwrap();
         assert_eq!(messages(&store, "h").len(), 3, "nothing is written twice");
+    }
+
+    #[test]
+    fn an_invocation_is_one_block_and_lines_past_the_limit_are_counted() {
+        let line = |message: &str| NewLogLine {
+            timestamp_ms: T0,
+            message: message.into(),
+        };
+        let mut buffer = Buffer::default();
+        let lines = ["START", "a", "END"].map(line);
+        buffer.push_lines("f", 2, lines.clone().into_iter());
+        assert_eq!(buffer.batch.logs.len(), 1);
+        assert_eq!(buffer.batch.logs[0].lines, lines);
+        // Leave 200 bytes: room for one line of 100 (costing 164), not two.
+        let fill = MAX_PENDING_LOG_BYTES - buffer.log_bytes - line_cost(&line("")) - 200;
+        buffer.push_lines("f", 2, [line(&"x".repeat(fill))].into_iter());
+        let hundred = "y".repeat(100);
+        buffer.push_lines("f", 2, [line(&hundred), line(&hundred)].into_iter());
+        buffer.push_lines("g", 1, [line(&hundred)].into_iter());
+        assert_eq!(buffer.batch.logs.len(), 3);
+        assert_eq!(buffer.batch.logs[2].lines, [line(&hundred)]);
+        let batch = buffer.take(T0 + 1);
+        let mut markers: Vec<(&str, &str)> = batch.logs[3..]
+            .iter()
+            .map(|b| (b.function.as_str(), b.lines[0].message.as_str()))
+            .collect();
+        markers.sort();
+        let dropped =
+            |n| format!("[eddy: {n} log lines dropped: the store fell behind writing logs]");
+        assert_eq!(
+            markers,
+            [("f", dropped(1).as_str()), ("g", dropped(1).as_str())]
+        );
+        assert_eq!(buffer.log_bytes, 0);
     }
 
     fn span(base: Instant, start: u64, end: u64, minute_ms: u64) -> Span {

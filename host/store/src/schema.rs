@@ -40,14 +40,20 @@ pub(crate) const MAPPINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 /// the mapping's poller of that shard last fared, written with its checkpoint.
 pub(crate) const MAPPING_STATUS: TableDefinition<(&str, u64, u32), &[u8]> =
     TableDefinition::new("mapping_status");
-/// Function name → (log group creation ms, next log event sequence, stored bytes as
+/// Function name → (log group creation ms, next log block sequence, stored bytes as
 /// CloudWatch counts them). A function's log group `/aws/lambda/<name>` exists from
-/// its first logged invocation on, as in Lambda (see `telemetry::logs`).
+/// its first logged invocation on, as in Lambda (see `telemetry::logs`). Named `_v2`
+/// since logs are stored in blocks: the counts of "log_groups" (which counted the
+/// rows of "log_events", one per line) are not carried over.
 pub(crate) const LOG_GROUPS: TableDefinition<&str, (u64, u64, u64)> =
-    TableDefinition::new("log_groups");
-/// (function, timestamp ms, sequence) → (ingestion ms, function version, message).
-pub(crate) const LOG_EVENTS: TableDefinition<(&str, u64, u64), (u64, u32, &str)> =
-    TableDefinition::new("log_events");
+    TableDefinition::new("log_groups_v2");
+/// (function, first line's timestamp ms, block sequence) → (ingestion ms, function
+/// version, last line's timestamp ms, CloudWatch bytes, packed lines): a block of a
+/// function's log lines (see `telemetry::log_block`).
+pub(crate) const LOG_BLOCKS: TableDefinition<(&str, u64, u64), LogBlock> =
+    TableDefinition::new("log_blocks");
+/// A `LOG_BLOCKS` value.
+pub(crate) type LogBlock = (u64, u32, u64, u64, &'static [u8]);
 /// (function, minute start ms) → `telemetry::MetricBucket` as JSON.
 pub(crate) const METRIC_BUCKETS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("metric_buckets");

@@ -2,17 +2,25 @@
 //! function (`/aws/lambda/<name>`), created by its first logged invocation,
 //! with timestamped events (START, what the guest printed, END, REPORT).
 //!
+//! Events are stored in blocks of lines (see `log_block`) and read back one
+//! by one in (timestamp, sequence) order (see `log_read`).
+//!
 //! Retention, per function, whichever trims first: events older than
 //! `LOG_RETENTION_MS` (7 days) and, past `LOG_RETENTION_BYTES` (16 MiB, sized
-//! as CloudWatch sizes events: message bytes + 26), the oldest events. Trimming
-//! runs when the function next writes logs (in bounded steps); reads never
-//! return an event past the age limit.
+//! as CloudWatch sizes events: message bytes + 26), the oldest events. Both
+//! trim whole blocks (see `trim`). Trimming runs when the function next
+//! writes logs (in bounded steps); reads never return an event past the age
+//! limit.
+
+use std::collections::BTreeMap;
 
 use redb::ReadableTable;
 
+use super::log_block::{self, Line};
+use super::log_read::{Bounds, Merge};
 use super::open_for_read;
-use crate::error::Result;
-use crate::schema::{LOG_EVENTS, LOG_GROUPS};
+use crate::error::{Result, StoreError};
+use crate::schema::{LOG_BLOCKS, LOG_GROUPS, LogBlock};
 use crate::store::Store;
 use crate::writer::WriteCtx;
 
@@ -22,23 +30,32 @@ pub const LOG_RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
 pub const LOG_RETENTION_BYTES: u64 = 16 << 20;
 /// CloudWatch Logs' per-event overhead in its size accounting.
 pub const EVENT_OVERHEAD: u64 = 26;
-/// Old events removed per write at most, so one write never runs long.
+/// Old blocks looked at per write at most, so one write never runs long.
 const TRIM_BATCH: usize = 4096;
 
-/// A log event to append.
+/// A line to append: its time and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewLogEvent {
-    pub function: String,
-    pub version: u32,
+pub struct NewLogLine {
     pub timestamp_ms: u64,
     pub message: String,
+}
+
+/// Lines of one function version to append together, e.g. one invocation's,
+/// in the order they were recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLogBlock {
+    pub function: String,
+    pub version: u32,
+    pub lines: Vec<NewLogLine>,
 }
 
 /// A stored log event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEvent {
     pub timestamp_ms: u64,
-    /// Orders events of the same millisecond; unique within the function.
+    /// Orders events of the same millisecond; unique within the function:
+    /// the event's block sequence, shifted, and its line in the block (see
+    /// `log_block`).
     pub sequence: u64,
     /// When the event was written to the store.
     pub ingestion_ms: u64,
@@ -83,47 +100,75 @@ pub struct LogGroup {
     pub stored_bytes: u64,
 }
 
-fn event_size(message: &str) -> u64 {
-    u64::try_from(message.len())
-        .unwrap_or(u64::MAX)
-        .saturating_add(EVENT_OVERHEAD)
-}
-
-/// Appends `events` (any functions, any order), creating log groups as needed,
-/// then trims each function written past retention.
-pub fn append_logs_in(ctx: &WriteCtx<'_>, events: &[NewLogEvent]) -> Result<()> {
+/// Appends `blocks` (any functions, any order), creating log groups as
+/// needed, then trims each function written past retention.
+///
+/// Per function, its lines of each version are stored in as few blocks as
+/// fit (see `log_block`): one call costs O(1) B-tree operations per function
+/// written, not one per line.
+pub fn append_logs_in(ctx: &WriteCtx<'_>, blocks: &[NewLogBlock]) -> Result<()> {
     let mut groups = ctx.txn().open_table(LOG_GROUPS)?;
-    let mut table = ctx.txn().open_table(LOG_EVENTS)?;
-    let mut written: Vec<&str> = Vec::new();
-    for event in events {
-        let name = event.function.as_str();
-        let (created, seq, bytes) = groups.get(name)?.map_or((ctx.now_ms, 0, 0), |g| g.value());
-        table.insert(
-            (name, event.timestamp_ms, seq),
-            (ctx.now_ms, event.version, event.message.as_str()),
-        )?;
-        let bytes = bytes.saturating_add(event_size(&event.message));
-        groups.insert(name, (created, seq.saturating_add(1), bytes))?;
-        if !written.contains(&name) {
-            written.push(name);
+    let mut table = ctx.txn().open_table(LOG_BLOCKS)?;
+    for (function, versions) in by_function(blocks) {
+        let (created, mut next, mut bytes) = groups
+            .get(function)?
+            .map_or((ctx.now_ms, 0, 0), |g| g.value());
+        for (version, mut lines) in versions {
+            // Stable: lines of the same millisecond keep their recorded order.
+            lines.sort_by_key(|line| line.timestamp_ms);
+            for run in log_block::split(&lines) {
+                if next > log_block::MAX_BLOCK_SEQUENCE {
+                    return Err(StoreError::LimitExceeded(format!(
+                        "the log group of {function} has run out of event sequence numbers"
+                    )));
+                }
+                let packed = log_block::pack(run)?;
+                let value = (
+                    ctx.now_ms,
+                    version,
+                    packed.last_ms,
+                    packed.bytes,
+                    packed.lines.as_slice(),
+                );
+                table.insert((function, packed.first_ms, next), value)?;
+                next = next.saturating_add(1);
+                bytes = bytes.saturating_add(packed.bytes);
+            }
         }
-    }
-    for name in written {
-        trim(ctx.now_ms, &mut groups, &mut table, name)?;
+        let bytes = trim(ctx.now_ms, &mut table, function, bytes)?;
+        groups.insert(function, (created, next, bytes))?;
     }
     Ok(())
 }
 
-/// Removes `name`'s events past the age limit, then its oldest past the byte limit.
+/// `blocks`' lines grouped by function, then version.
+fn by_function(blocks: &[NewLogBlock]) -> BTreeMap<&str, BTreeMap<u32, Vec<Line<'_>>>> {
+    let mut grouped: BTreeMap<&str, BTreeMap<u32, Vec<Line<'_>>>> = BTreeMap::new();
+    for block in blocks {
+        let lines = grouped
+            .entry(block.function.as_str())
+            .or_default()
+            .entry(block.version)
+            .or_default();
+        lines.extend(block.lines.iter().map(|line| Line {
+            timestamp_ms: line.timestamp_ms,
+            message: &line.message,
+        }));
+    }
+    grouped
+}
+
+/// Removes `name`'s blocks whose every line is past the age limit, then its
+/// oldest past the byte limit; returns the bytes left. Both limits apply to
+/// whole blocks: a block is kept while its newest line is within the age
+/// limit (reads skip its older lines), and the bytes kept may fall short of
+/// the byte limit by up to one block.
 fn trim(
     now_ms: u64,
-    groups: &mut redb::Table<&str, (u64, u64, u64)>,
-    table: &mut redb::Table<(&str, u64, u64), (u64, u32, &str)>,
+    table: &mut redb::Table<(&str, u64, u64), LogBlock>,
     name: &str,
-) -> Result<()> {
-    let Some((created, seq, mut bytes)) = groups.get(name)?.map(|g| g.value()) else {
-        return Ok(());
-    };
+    mut bytes: u64,
+) -> Result<u64> {
     let horizon = now_ms.saturating_sub(LOG_RETENTION_MS);
     let mut doomed = Vec::new();
     for entry in table
@@ -131,20 +176,20 @@ fn trim(
         .take(TRIM_BATCH)
     {
         let (key, value) = entry?;
-        let (_, ts, s) = key.value();
-        if ts >= horizon && bytes <= LOG_RETENTION_BYTES {
+        let (_, first_ms, block) = key.value();
+        if first_ms >= horizon && bytes <= LOG_RETENTION_BYTES {
             break;
         }
-        bytes = bytes.saturating_sub(event_size(value.value().2));
-        doomed.push((ts, s));
+        let (_, _, last_ms, block_bytes, _) = value.value();
+        if bytes > LOG_RETENTION_BYTES || last_ms < horizon {
+            bytes = bytes.saturating_sub(block_bytes);
+            doomed.push((first_ms, block));
+        }
     }
-    for (ts, s) in &doomed {
-        table.remove((name, *ts, *s))?;
+    for (first_ms, block) in doomed {
+        table.remove((name, first_ms, block))?;
     }
-    if !doomed.is_empty() {
-        groups.insert(name, (created, seq, bytes))?;
-    }
-    Ok(())
+    Ok(bytes)
 }
 
 /// A page of `function`'s events matching `query`, oldest first. A function
@@ -163,33 +208,22 @@ pub fn read_logs(store: &Store, function: &str, query: &LogQuery) -> Result<LogP
         return Ok(page);
     }
     let txn = store.read()?;
-    let Some(table) = open_for_read(&txn, LOG_EVENTS)? else {
+    let Some(table) = open_for_read(&txn, LOG_BLOCKS)? else {
         return Ok(page);
     };
-    let range = table.range((function, low.0, low.1)..(function, high.0, high.1))?;
-    let entries: Box<dyn Iterator<Item = _>> = if query.backward {
-        Box::new(range.rev())
-    } else {
-        Box::new(range)
+    let bounds = Bounds {
+        low,
+        high,
+        version: query.version,
+        backward: query.backward,
     };
-    for entry in entries {
-        let (key, value) = entry?;
-        let (_, timestamp_ms, sequence) = key.value();
-        let (ingestion_ms, version, message) = value.value();
-        if query.version.is_some_and(|v| v != version) {
-            continue;
-        }
+    let mut events = Merge::new(&table, function, bounds)?;
+    while let Some(event) = events.next_event()? {
         if page.events.len() == query.limit {
             page.next = page.events.last().map(|e| (e.timestamp_ms, e.sequence));
             break;
         }
-        page.events.push(LogEvent {
-            timestamp_ms,
-            sequence,
-            ingestion_ms,
-            version,
-            message: message.to_string(),
-        });
+        page.events.push(event);
     }
     Ok(page)
 }

@@ -4,6 +4,8 @@
 //! `TelemetryBatch` in one store write job (`write_batch_in`).
 
 pub mod histogram;
+mod log_block;
+mod log_read;
 pub mod logs;
 pub mod metrics;
 
@@ -11,8 +13,8 @@ use std::collections::BTreeMap;
 
 pub use histogram::Histogram;
 pub use logs::{
-    LogCursor, LogEvent, LogGroup, LogPage, LogQuery, NewLogEvent, append_logs_in, list_log_groups,
-    log_group, read_logs,
+    LogCursor, LogEvent, LogGroup, LogPage, LogQuery, NewLogBlock, NewLogLine, append_logs_in,
+    list_log_groups, log_group, read_logs,
 };
 pub use metrics::{
     Distribution, MINUTE_MS, MetricBucket, merge_bucket_in, minute_of, read_buckets,
@@ -24,8 +26,8 @@ use crate::writer::WriteCtx;
 /// Log events and metric buckets not yet written.
 #[derive(Debug, Clone, Default)]
 pub struct TelemetryBatch {
-    /// Log events in the order they were recorded.
-    pub logs: Vec<NewLogEvent>,
+    /// Log lines in the order they were recorded, a block per invocation.
+    pub logs: Vec<NewLogBlock>,
     /// (function, minute start ms) → what was recorded in that minute.
     pub metrics: BTreeMap<(String, u64), MetricBucket>,
 }

@@ -4,6 +4,8 @@ use super::*;
 use crate::clock::Clock;
 use crate::store::{Store, StoreOptions};
 
+mod blocks;
+
 const T0: u64 = 1_800_000_000_000;
 
 fn open(clock: &Clock) -> (tempfile::TempDir, Store) {
@@ -16,12 +18,22 @@ fn open(clock: &Clock) -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn event(function: &str, version: u32, timestamp_ms: u64, message: &str) -> NewLogEvent {
-    NewLogEvent {
+/// A block of one line.
+fn event(function: &str, version: u32, timestamp_ms: u64, message: &str) -> NewLogBlock {
+    block(function, version, &[(timestamp_ms, message)])
+}
+
+fn block(function: &str, version: u32, lines: &[(u64, &str)]) -> NewLogBlock {
+    NewLogBlock {
         function: function.into(),
         version,
-        timestamp_ms,
-        message: message.into(),
+        lines: lines
+            .iter()
+            .map(|&(timestamp_ms, message)| NewLogLine {
+                timestamp_ms,
+                message: message.into(),
+            })
+            .collect(),
     }
 }
 
@@ -243,7 +255,12 @@ fn an_older_batch_goes_back_in_front() {
     older.logs.push(event("f", 1, T0, "old"));
     older.bucket("f", T0).invocations = 2;
     newer.absorb_older(older);
-    let order: Vec<&str> = newer.logs.iter().map(|e| e.message.as_str()).collect();
+    let order: Vec<&str> = newer
+        .logs
+        .iter()
+        .flat_map(|b| &b.lines)
+        .map(|l| l.message.as_str())
+        .collect();
     assert_eq!(order, ["old", "new"]);
     assert_eq!(newer.bucket("f", T0).invocations, 3);
 }
