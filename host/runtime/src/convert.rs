@@ -4,13 +4,19 @@
 
 use eddy_store::tables::{ExpressionMaps, ReturnValues};
 use eddy_store::value::json::{item_from_json, item_to_json};
+use eddy_store::value::json_simple::simple_item_from_str;
 use eddy_store::{Item, StoreError};
 use serde_json::{Map, Value};
 
 use crate::bindgen::{self, ExpressionAttributes};
 
 /// Parses a DynamoDB JSON object (`{"Score":{"N":"100"}}`) into an item.
+/// Plain S/N items (keys above all) take a direct parse; anything else, and
+/// every error, goes through `serde_json::Value` and `item_from_json`.
 pub fn item_from_str(text: &str, what: &str) -> Result<Item, StoreError> {
+    if let Some(item) = simple_item_from_str(text) {
+        return Ok(item);
+    }
     let value: Value = serde_json::from_str(text)
         .map_err(|e| StoreError::Validation(format!("{what} is not valid JSON: {e}")))?;
     item_from_json(&value)

@@ -22,12 +22,13 @@
 //! so an invocation that queries on top of a parent always conflicts (and is
 //! re-run on the committed state, without a parent).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, btree_map};
 use std::sync::Arc;
 
 use eddy_store::streams::{self, PutRecordEntry};
-use eddy_store::tables::images::{self, ImageSnapshot, ImageSource, Planned};
+use eddy_store::tables::images::{self, ImageSnapshot, ImageSource, Plan};
 use eddy_store::tables::{
     DeleteItemRequest, Page, PutItemRequest, QueryRequest, TableMeta, UpdateItemRequest,
 };
@@ -41,13 +42,38 @@ pub const MAX_BUFFERED: usize = 10_000;
 #[derive(Debug, Clone)]
 struct Entry {
     table_id: u64,
-    base: Option<Item>,
+    /// Shared (`Arc`) so that an overlay stacked on this one's writes takes
+    /// its base without copying the item: in the pipelined trigger phase
+    /// nearly every item a batch touches was touched by the batch before.
+    base: Option<Arc<Item>>,
     /// `base` as stored: the commit compares bytes, cheaper than decoding
     /// the item again on the store's one writer thread.
     base_bytes: Option<Vec<u8>>,
-    current: Option<Item>,
+    /// The image after this invocation's writes, once written; while only
+    /// read the image is `base` (not copied: see `image`).
+    current: Option<Arc<Item>>,
     /// The key attributes, once written (`None` while only read).
     keys: Option<Item>,
+}
+
+impl Entry {
+    /// The item as this invocation sees it now.
+    fn image(&self) -> Option<&Arc<Item>> {
+        match self.keys {
+            Some(_) => self.current.as_ref(),
+            None => self.base.as_ref(),
+        }
+    }
+
+    /// What the commit of this entry leaves stored, as `base_bytes` are.
+    fn final_bytes(&self) -> Option<Vec<u8>> {
+        match self.keys {
+            // Only read: the commit leaves the bytes it read.
+            None => self.base_bytes.clone(),
+            // `write_image_in` encodes the same way.
+            Some(_) => self.current.as_deref().map(encode_item),
+        }
+    }
 }
 
 /// The items an invocation touched, by table name and encoded key: nested so
@@ -69,14 +95,22 @@ impl Touched {
         self.tables.get_mut(table)?.get_mut(key)
     }
 
-    fn insert(&mut self, table: &str, key: &[u8], entry: Entry) {
-        let keys = match self.tables.get_mut(table) {
-            Some(keys) => keys,
-            None => self.tables.entry(table.to_string()).or_default(),
-        };
-        if keys.insert(key.to_vec(), entry).is_none() {
-            self.len += 1;
+    /// Inserts `entry`, returning it (`None` cannot happen).
+    fn insert(&mut self, table: &str, key: &[u8], entry: Entry) -> Option<&Entry> {
+        if !self.tables.contains_key(table) {
+            self.tables.insert(table.to_string(), BTreeMap::new());
         }
+        let keys = self.tables.get_mut(table)?;
+        Some(match keys.entry(key.to_vec()) {
+            btree_map::Entry::Vacant(slot) => {
+                self.len += 1;
+                slot.insert(entry)
+            }
+            btree_map::Entry::Occupied(mut slot) => {
+                slot.insert(entry);
+                slot.into_mut()
+            }
+        })
     }
 
     fn iter(&self) -> impl Iterator<Item = (&String, &Vec<u8>, &Entry)> {
@@ -173,8 +207,8 @@ impl Writes {
                 meta,
                 key,
                 keys,
-                entry.base.as_ref(),
-                entry.current.as_ref(),
+                entry.base.as_deref(),
+                entry.current.as_deref(),
             )?;
             done.items += 1;
         }
@@ -223,6 +257,26 @@ pub fn on_top_of<R>(parent: Arc<Writes>, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// The owned parts of a plan: what the overlay keeps once the plan's borrows
+/// of the overlay's images end.
+struct Write {
+    meta: Arc<TableMeta>,
+    key: Vec<u8>,
+    new: Option<Item>,
+    returned: Option<Item>,
+}
+
+impl Write {
+    fn of(planned: Plan<'_>) -> Write {
+        Write {
+            meta: planned.meta,
+            key: planned.key,
+            new: planned.new,
+            returned: planned.returned,
+        }
+    }
+}
+
 /// Reads images through the overlay, remembering each item's base.
 struct Source<'a> {
     store: &'a Store,
@@ -242,10 +296,23 @@ impl ImageSource for Source<'_> {
         Ok(meta)
     }
 
-    fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>, StoreError> {
-        if let Some(entry) = self.items.get(&meta.name, key) {
-            return Ok(entry.current.clone());
-        }
+    fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Cow<'_, Item>>, StoreError> {
+        // Looked up twice on a hit: returning the first borrow would keep
+        // `items` borrowed through the insert below (a borrow checker limit).
+        let entry = match self.items.get(&meta.name, key) {
+            Some(_) => self.items.get(&meta.name, key),
+            None => Some(self.load(meta, key)?),
+        };
+        Ok(entry
+            .and_then(Entry::image)
+            .map(|item| Cow::Borrowed(&**item)))
+    }
+}
+
+impl Source<'_> {
+    /// Reads an item the invocation has not touched yet from the parent's
+    /// pending writes or the snapshot, and remembers it as its base.
+    fn load(&mut self, meta: &TableMeta, key: &[u8]) -> Result<&Entry, StoreError> {
         if self.items.len >= MAX_BUFFERED {
             return Err(too_many());
         }
@@ -258,26 +325,23 @@ impl ImageSource for Source<'_> {
             .and_then(|parent| parent.items.get(&meta.name, key))
             .filter(|entry| entry.table_id == meta.id);
         let (base, base_bytes) = match inherited {
-            // What the parent's commit stores (`write_image_in` encodes the
-            // same way), or leaves as it was.
-            Some(entry) => (
-                entry.current.clone(),
-                entry.current.as_ref().map(encode_item),
-            ),
+            // What the parent's commit stores, or leaves as it was.
+            Some(entry) => (entry.image().cloned(), entry.final_bytes()),
             None => match snapshot.image_and_bytes(meta.id, key)? {
-                Some((item, bytes)) => (Some(item), Some(bytes)),
+                Some((item, bytes)) => (Some(Arc::new(item)), Some(bytes)),
                 None => (None, None),
             },
         };
         let entry = Entry {
             table_id: meta.id,
-            base: base.clone(),
+            base,
             base_bytes,
-            current: base.clone(),
+            current: None,
             keys: None,
         };
-        self.items.insert(&meta.name, key, entry);
-        Ok(base)
+        self.items
+            .insert(&meta.name, key, entry)
+            .ok_or_else(|| StoreError::Storage("internal error: a read item was lost".into()))
     }
 }
 
@@ -327,38 +391,64 @@ impl Overlay {
     pub fn get(&mut self, table: &str, key: &Item) -> Result<Option<Item>, StoreError> {
         let meta = self.meta(table)?;
         let key = images::encode_key(&meta, key)?;
-        self.source().image(&meta, &key)
+        Ok(self.source().image(&meta, &key)?.map(Cow::into_owned))
     }
 
     /// PutItem into the overlay; returns what ReturnValues asked for.
     pub fn put(&mut self, request: &PutItemRequest) -> Result<Option<Item>, StoreError> {
-        let planned = images::plan_put(request, &mut self.source())?;
-        self.apply(planned)
+        let mut source = self.source();
+        let Plan {
+            meta,
+            key,
+            keys,
+            new,
+            returned,
+            ..
+        } = images::plan_put_ref(request, &mut source)?;
+        let keys = keys.into_owned();
+        let write = Write {
+            meta,
+            key,
+            new,
+            returned,
+        };
+        self.apply(write, || keys)
     }
 
     /// UpdateItem into the overlay.
     pub fn update(&mut self, request: &UpdateItemRequest) -> Result<Option<Item>, StoreError> {
-        let planned = images::plan_update(request, &mut self.source())?;
-        self.apply(planned)
+        let mut source = self.source();
+        let write = Write::of(images::plan_update_ref(request, &mut source)?);
+        self.apply(write, || request.key.clone())
     }
 
     /// DeleteItem into the overlay.
     pub fn delete(&mut self, request: &DeleteItemRequest) -> Result<Option<Item>, StoreError> {
-        let planned = images::plan_delete(request, &mut self.source())?;
-        self.apply(planned)
+        let mut source = self.source();
+        let write = Write::of(images::plan_delete_ref(request, &mut source)?);
+        self.apply(write, || request.key.clone())
     }
 
-    fn apply(&mut self, planned: Planned) -> Result<Option<Item>, StoreError> {
+    /// Buffers a planned write. The key attributes are copied at the first
+    /// write of an item only: later writes of the same encoded key have equal
+    /// ones.
+    fn apply(
+        &mut self,
+        write: Write,
+        keys: impl FnOnce() -> Item,
+    ) -> Result<Option<Item>, StoreError> {
         let entry = self
             .writes
             .items
-            .get_mut(&planned.meta.name, &planned.key)
+            .get_mut(&write.meta.name, &write.key)
             .ok_or_else(|| {
                 StoreError::Storage("internal error: planned write lost its item".into())
             })?;
-        entry.current = planned.new;
-        entry.keys = Some(planned.keys);
-        Ok(planned.returned)
+        entry.current = write.new.map(Arc::new);
+        if entry.keys.is_none() {
+            entry.keys = Some(keys());
+        }
+        Ok(write.returned)
     }
 
     /// Query the committed state, with this invocation's writes applied to
@@ -383,7 +473,7 @@ impl Overlay {
                 .and_then(|key| self.writes.items.get(&meta.name, &key))
                 .filter(|e| e.keys.is_some());
             match own {
-                Some(entry) => items.extend(entry.current.clone()),
+                Some(entry) => items.extend(entry.current.as_deref().cloned()),
                 None => items.push(item),
             }
         }
@@ -488,6 +578,64 @@ mod tests {
         assert_eq!(commit(&store, child).map(|c| c.items), Ok(1));
         let mut fresh = Overlay::new(store.clone());
         assert_eq!(fresh.get("Tab", &key).unwrap(), Some(item("a", "3")));
+    }
+
+    fn add(score: &str, condition: Option<&str>) -> UpdateItemRequest {
+        let values = serde_json::json!({":s": {"N": score}});
+        UpdateItemRequest {
+            table: "Tab".into(),
+            key: Item::from([("U".to_string(), AttributeValue::S("a".into()))]),
+            update: Some("ADD Score :s".into()),
+            condition: condition.map(str::to_string),
+            expressions: eddy_store::tables::ExpressionMaps {
+                names: None,
+                values: values.as_object().cloned(),
+            },
+            ..UpdateItemRequest::default()
+        }
+    }
+
+    #[test]
+    fn updates_read_their_own_writes_and_a_failed_one_changes_nothing() {
+        let (_dir, store) = store_with_table();
+        let key = Item::from([("U".to_string(), AttributeValue::S("a".into()))]);
+        let mut overlay = Overlay::new(store.clone());
+        overlay.update(&add("1", None)).unwrap();
+        overlay.update(&add("2", None)).unwrap();
+        let failed = overlay.update(&add("4", Some("attribute_not_exists(Score)")));
+        assert!(matches!(
+            failed,
+            Err(StoreError::ConditionalCheckFailed { .. })
+        ));
+        assert_eq!(overlay.get("Tab", &key).unwrap(), Some(item("a", "3")));
+        assert_eq!(
+            commit(&store, Arc::new(overlay.into_writes())),
+            Ok(Committed {
+                items: 1,
+                records: 0
+            })
+        );
+        let mut fresh = Overlay::new(store.clone());
+        assert_eq!(fresh.get("Tab", &key).unwrap(), Some(item("a", "3")));
+    }
+
+    #[test]
+    fn a_stacked_overlay_bases_an_item_its_parent_only_read_on_the_stored_bytes() {
+        let (_dir, store) = store_with_table();
+        eddy_store::tables::put_item(&store, put("Tab", item("a", "1"))).unwrap();
+        let key = Item::from([("U".to_string(), AttributeValue::S("a".into()))]);
+        let mut parent = Overlay::new(store.clone());
+        assert_eq!(parent.get("Tab", &key).unwrap(), Some(item("a", "1")));
+        let parent = Arc::new(parent.into_writes());
+        let child = on_top_of(parent.clone(), || {
+            let mut child = Overlay::new(store.clone());
+            child.update(&add("5", None)).unwrap();
+            Arc::new(child.into_writes())
+        });
+        assert_eq!(commit(&store, parent).map(|c| c.items), Ok(0));
+        assert_eq!(commit(&store, child).map(|c| c.items), Ok(1));
+        let mut fresh = Overlay::new(store.clone());
+        assert_eq!(fresh.get("Tab", &key).unwrap(), Some(item("a", "6")));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! Each expression is tokenized and parsed once per request by a
 //! recursive-descent parser into a typed tree whose `#names` and `:values` are
-//! already resolved; evaluation then works on items directly.
+//! already resolved; evaluation then works on items directly. UpdateExpressions
+//! are also kept in a small per-thread cache of parses (`cache`), so a function
+//! sending the same update for every record parses it once.
 //!
 //! ```ignore
 //! let mut ctx = ExpressionContext::new(names, values)?;   // the request's maps
@@ -24,6 +26,7 @@
 //! counts UTF-8 bytes; parentheses and function calls nest at most 64 deep.
 
 mod ast;
+mod cache;
 mod condition;
 mod key_condition;
 mod lexer;
@@ -95,14 +98,24 @@ impl ExpressionContext {
         )
     }
 
-    /// Parses an UpdateExpression.
+    /// Parses an UpdateExpression (or takes it from the thread's cache of
+    /// parses, see `cache`: same result, same placeholders marked used).
     pub fn parse_update(&mut self, text: &str) -> Result<Update> {
-        let actions = self.run("UpdateExpression", text, parse_update::KEYWORDS, |p| {
+        if let Some(update) = cache::lookup(text, &mut self.placeholders) {
+            return Ok(update);
+        }
+        self.placeholders.start_trace();
+        let parsed = self.run("UpdateExpression", text, parse_update::KEYWORDS, |p| {
             let actions = parse_update::parse(p)?;
             p.expect_end()?;
             Ok(actions)
-        })?;
-        Ok(Update::new(actions))
+        });
+        let trace = self.placeholders.take_trace();
+        let update = Update::new(parsed?);
+        if let Some(trace) = trace {
+            cache::insert(text, &self.placeholders, &update, trace);
+        }
+        Ok(update)
     }
 
     /// Parses a ProjectionExpression.

@@ -26,6 +26,17 @@ pub struct Placeholders {
     values: BTreeMap<String, AttributeValue>,
     used_names: BTreeSet<String>,
     used_values: BTreeSet<String>,
+    /// What the expression being parsed resolved, while it is being traced.
+    trace: Option<Trace>,
+}
+
+/// The placeholders one expression resolved, in the order the parser resolved
+/// them (which is the order their values appear in the parsed tree): what a
+/// cached parse needs to mark them used and put this request's values in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    pub names: Vec<String>,
+    pub values: Vec<String>,
 }
 
 impl Placeholders {
@@ -81,15 +92,51 @@ impl Placeholders {
     /// The attribute name `#key` stands for, marking it used.
     pub fn name(&mut self, key: &str) -> Option<String> {
         let name = self.names.get(key)?.clone();
-        self.used_names.insert(key.to_string());
+        mark(&mut self.used_names, key);
+        if let Some(trace) = &mut self.trace {
+            trace.names.push(key.to_string());
+        }
         Some(name)
     }
 
     /// The value `:key` stands for, marking it used.
     pub fn value(&mut self, key: &str) -> Option<AttributeValue> {
         let value = self.values.get(key)?.clone();
-        self.used_values.insert(key.to_string());
+        mark(&mut self.used_values, key);
+        if let Some(trace) = &mut self.trace {
+            trace.values.push(key.to_string());
+        }
         Some(value)
+    }
+
+    /// Starts recording the placeholders resolved from now on.
+    pub fn start_trace(&mut self) {
+        self.trace = Some(Trace::default());
+    }
+
+    /// Stops recording; what was resolved since `start_trace`.
+    pub fn take_trace(&mut self) -> Option<Trace> {
+        self.trace.take()
+    }
+
+    /// Marks used what `trace` resolved, as a parse of its expression would.
+    pub fn mark_used(&mut self, trace: &Trace) {
+        for key in &trace.names {
+            mark(&mut self.used_names, key);
+        }
+        for key in &trace.values {
+            mark(&mut self.used_values, key);
+        }
+    }
+
+    /// The ExpressionAttributeNames.
+    pub fn names(&self) -> &BTreeMap<String, String> {
+        &self.names
+    }
+
+    /// The ExpressionAttributeValues, parsed.
+    pub fn values(&self) -> &BTreeMap<String, AttributeValue> {
+        &self.values
     }
 
     /// Errors when a placeholder was given but no expression used it.
@@ -115,6 +162,13 @@ impl Placeholders {
             )));
         }
         Ok(())
+    }
+}
+
+/// Adds `key` to `used` (allocating only the first time).
+fn mark(used: &mut BTreeSet<String>, key: &str) {
+    if !used.contains(key) {
+        used.insert(key.to_string());
     }
 }
 

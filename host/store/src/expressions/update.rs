@@ -79,6 +79,18 @@ impl Update {
         old: Option<&Item>,
         key_attributes: &[&str],
     ) -> Result<(Item, BTreeSet<String>)> {
+        let item = self.apply_item(old, key_attributes)?;
+        let touched = self
+            .actions
+            .iter()
+            .map(|a| a.path().head().to_string())
+            .collect();
+        Ok((item, touched))
+    }
+
+    /// `apply` without the set of touched attributes (which UpdateItem does
+    /// not need, and which costs an allocation per attribute).
+    pub fn apply_item(&self, old: Option<&Item>, key_attributes: &[&str]) -> Result<Item> {
         for action in &self.actions {
             let head = action.path().head();
             if key_attributes.contains(&head) {
@@ -111,12 +123,37 @@ impl Update {
         for step in steps {
             apply_step(&mut item, step)?;
         }
-        let touched = self
-            .actions
-            .iter()
-            .map(|a| a.path().head().to_string())
-            .collect();
-        Ok((item, touched))
+        Ok(item)
+    }
+
+    /// Every literal value of the actions, in the order they are written
+    /// (left to right, the order the parser resolved their placeholders).
+    pub(crate) fn values_mut(&mut self) -> Vec<&mut AttributeValue> {
+        let mut out = Vec::new();
+        for action in &mut self.actions {
+            match action {
+                UpdateAction::Set(_, SetValue::Operand(op)) => operand_values(op, &mut out),
+                UpdateAction::Set(_, SetValue::Plus(a, b) | SetValue::Minus(a, b)) => {
+                    operand_values(a, &mut out);
+                    operand_values(b, &mut out);
+                }
+                UpdateAction::Remove(_) => {}
+                UpdateAction::Add(_, v) | UpdateAction::Delete(_, v) => out.push(v),
+            }
+        }
+        out
+    }
+}
+
+fn operand_values<'a>(op: &'a mut SetOperand, out: &mut Vec<&'a mut AttributeValue>) {
+    match op {
+        SetOperand::Path(_) => {}
+        SetOperand::Value(v) => out.push(v),
+        SetOperand::IfNotExists(_, fallback) => operand_values(fallback, out),
+        SetOperand::ListAppend(a, b) => {
+            operand_values(a, out);
+            operand_values(b, out);
+        }
     }
 }
 

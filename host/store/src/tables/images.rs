@@ -24,6 +24,7 @@ use crate::value::codec::decode_item;
 use crate::value::size::{MAX_ITEM_BYTES, check_item_depth, check_item_size, item_size};
 use crate::writer::WriteCtx;
 use redb::ReadableTable;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Where a planned write reads its table and the current image of an item from.
@@ -32,8 +33,11 @@ pub trait ImageSource {
     /// (shared: a writer planning many items keeps one copy).
     fn table(&mut self, name: &str) -> Result<Arc<TableMeta>>;
     /// The item under the encoded `key` of `meta`'s table as the writer sees it
-    /// now (`None` when there is none).
-    fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>>;
+    /// now (`None` when there is none). Borrowed when the source holds it
+    /// already (an overlay's buffered image): a plan copies an image only to
+    /// change it, which for the WASM aggregator's one UpdateItem per record
+    /// saved a copy of the item per call.
+    fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Cow<'_, Item>>>;
 }
 
 /// A write worked out but not stored: `old` → `new` for the item with `key`.
@@ -51,6 +55,39 @@ pub struct Planned {
     pub new: Option<Item>,
     /// What ReturnValues asked for.
     pub returned: Option<Item>,
+}
+
+/// A `Planned` that still borrows from its request and source: what a caller
+/// that keeps the images itself (an invocation's overlay) takes, so the base
+/// image and the key are not copied for every write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan<'a> {
+    /// The table written to.
+    pub meta: Arc<TableMeta>,
+    /// The encoded primary key (the ITEMS key's byte half).
+    pub key: Vec<u8>,
+    /// The primary-key attributes of the item.
+    pub keys: Cow<'a, Item>,
+    /// The image the write was based on.
+    pub old: Option<Cow<'a, Item>>,
+    /// The image after the write (`None`: deleted).
+    pub new: Option<Item>,
+    /// What ReturnValues asked for.
+    pub returned: Option<Item>,
+}
+
+impl Plan<'_> {
+    /// The plan with its own copies of what it borrowed.
+    pub fn into_planned(self) -> Planned {
+        Planned {
+            meta: self.meta,
+            key: self.key,
+            keys: self.keys.into_owned(),
+            old: self.old.map(Cow::into_owned),
+            new: self.new,
+            returned: self.returned,
+        }
+    }
 }
 
 /// The table `name` in a fresh snapshot, or DynamoDB's "Requested resource not
@@ -123,6 +160,14 @@ pub fn image_unchanged_in(
 
 /// PutItem's checks and result, against `source`'s image of the item.
 pub fn plan_put(request: &PutItemRequest, source: &mut dyn ImageSource) -> Result<Planned> {
+    plan_put_ref(request, source).map(Plan::into_planned)
+}
+
+/// `plan_put`, borrowing the images it did not change.
+pub fn plan_put_ref<'a>(
+    request: &'a PutItemRequest,
+    source: &'a mut dyn ImageSource,
+) -> Result<Plan<'a>> {
     request.return_values.check_old_only()?;
     check_item_size(&request.item)?;
     check_item_depth(&request.item)?;
@@ -132,12 +177,12 @@ pub fn plan_put(request: &PutItemRequest, source: &mut dyn ImageSource) -> Resul
     let old = source.image(&meta, &key)?;
     check_condition(
         condition.as_ref(),
-        old.as_ref(),
+        old.as_deref(),
         request.return_old_on_failure,
     )?;
     let returned = all_old(request.return_values, &old);
-    Ok(Planned {
-        keys: key_attrs_of(&meta, &request.item),
+    Ok(Plan {
+        keys: Cow::Owned(key_attrs_of(&meta, &request.item)),
         meta,
         key,
         old,
@@ -148,6 +193,14 @@ pub fn plan_put(request: &PutItemRequest, source: &mut dyn ImageSource) -> Resul
 
 /// DeleteItem's checks and result, against `source`'s image of the item.
 pub fn plan_delete(request: &DeleteItemRequest, source: &mut dyn ImageSource) -> Result<Planned> {
+    plan_delete_ref(request, source).map(Plan::into_planned)
+}
+
+/// `plan_delete`, borrowing the images it did not change.
+pub fn plan_delete_ref<'a>(
+    request: &'a DeleteItemRequest,
+    source: &'a mut dyn ImageSource,
+) -> Result<Plan<'a>> {
     request.return_values.check_old_only()?;
     let condition = parse_condition(&request.expressions, request.condition.as_deref())?;
     let meta = source.table(&request.table)?;
@@ -155,14 +208,14 @@ pub fn plan_delete(request: &DeleteItemRequest, source: &mut dyn ImageSource) ->
     let old = source.image(&meta, &key)?;
     check_condition(
         condition.as_ref(),
-        old.as_ref(),
+        old.as_deref(),
         request.return_old_on_failure,
     )?;
     let returned = all_old(request.return_values, &old);
-    Ok(Planned {
+    Ok(Plan {
         meta,
         key,
-        keys: request.key.clone(),
+        keys: Cow::Borrowed(&request.key),
         old,
         new: None,
         returned,
@@ -172,6 +225,14 @@ pub fn plan_delete(request: &DeleteItemRequest, source: &mut dyn ImageSource) ->
 /// UpdateItem's checks and result, against `source`'s image of the item. A
 /// missing item is created from its key and what the update writes.
 pub fn plan_update(request: &UpdateItemRequest, source: &mut dyn ImageSource) -> Result<Planned> {
+    plan_update_ref(request, source).map(Plan::into_planned)
+}
+
+/// `plan_update`, borrowing the images it did not change.
+pub fn plan_update_ref<'a>(
+    request: &'a UpdateItemRequest,
+    source: &'a mut dyn ImageSource,
+) -> Result<Plan<'a>> {
     let mut cx = request.expressions.context()?;
     let update = request
         .update
@@ -189,14 +250,20 @@ pub fn plan_update(request: &UpdateItemRequest, source: &mut dyn ImageSource) ->
     let old = source.image(&meta, &key)?;
     check_condition(
         condition.as_ref(),
-        old.as_ref(),
+        old.as_deref(),
         request.return_old_on_failure,
     )?;
     let mut new = match &update {
-        Some(update) => update.apply(old.as_ref(), &key_names(&meta))?.0,
-        None => old.clone().unwrap_or_default(),
+        Some(update) => update.apply_item(old.as_deref(), &key_names(&meta))?,
+        None => old.as_deref().cloned().unwrap_or_default(),
     };
-    new.extend(request.key.clone());
+    // The key attributes, copied only where the image lacks them (an item
+    // being created): an existing item holds them already, equal.
+    for (name, value) in &request.key {
+        if new.get(name) != Some(value) {
+            new.insert(name.clone(), value.clone());
+        }
+    }
     if item_size(&new) > MAX_ITEM_BYTES {
         return Err(StoreError::Validation(
             "Item size to update has exceeded the maximum allowed size".into(),
@@ -206,12 +273,12 @@ pub fn plan_update(request: &UpdateItemRequest, source: &mut dyn ImageSource) ->
     // Cloning the images is only worth it when the caller asked for them.
     let returned = match request.return_values {
         ReturnValues::None => None,
-        asked => updated_values(asked, update.as_ref(), old.clone(), new.clone()),
+        asked => updated_values(asked, update.as_ref(), old.as_deref().cloned(), new.clone()),
     };
-    Ok(Planned {
+    Ok(Plan {
         meta,
         key,
-        keys: request.key.clone(),
+        keys: Cow::Borrowed(&request.key),
         old,
         new: Some(new),
         returned,
@@ -219,9 +286,9 @@ pub fn plan_update(request: &UpdateItemRequest, source: &mut dyn ImageSource) ->
 }
 
 /// The old image when ReturnValues is ALL_OLD (cloned only then).
-fn all_old(return_values: ReturnValues, old: &Option<Item>) -> Option<Item> {
+fn all_old(return_values: ReturnValues, old: &Option<Cow<'_, Item>>) -> Option<Item> {
     match return_values {
-        ReturnValues::AllOld => old.clone(),
+        ReturnValues::AllOld => old.as_deref().cloned(),
         _ => None,
     }
 }
@@ -250,8 +317,8 @@ impl ImageSource for InWrite<'_, '_> {
         lookup_in(self.0, name)?.ok_or_else(|| item_table_not_found(name))
     }
 
-    fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>> {
-        read_item_in(self.0, meta.id, key)
+    fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Cow<'_, Item>>> {
+        Ok(read_item_in(self.0, meta.id, key)?.map(Cow::Owned))
     }
 }
 
@@ -302,8 +369,8 @@ mod tests {
             table_meta(self.0, name).map(Arc::new)
         }
 
-        fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Item>> {
-            read_image(self.0, meta.id, key)
+        fn image(&mut self, meta: &TableMeta, key: &[u8]) -> Result<Option<Cow<'_, Item>>> {
+            Ok(read_image(self.0, meta.id, key)?.map(Cow::Owned))
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod json;
+pub mod json_simple;
 pub mod json_text;
 pub mod keys;
 pub mod number;
