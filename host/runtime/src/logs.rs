@@ -48,12 +48,21 @@ impl Lines {
         self.lines.push(line);
     }
 
+    /// Splits `bytes` into lines. A line that lies whole in `bytes` (the
+    /// common case: guests write chunks of whole lines) becomes its `String`
+    /// with one copy; only a line split across writes goes through the
+    /// stream's partial buffer, which is then handed over without a copy.
+    /// (Two copies and allocations per line before: 3% of a trigger's time.)
     fn write(&mut self, stream: usize, mut bytes: &[u8]) {
         while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
             let (head, rest) = bytes.split_at(end);
-            self.append_partial(stream, head);
-            let line = std::mem::take(&mut self.partial[stream]);
-            self.push(String::from_utf8_lossy(&line).into_owned());
+            let line = if self.partial[stream].is_empty() {
+                text(head.get(..MAX_LINE.min(head.len())).unwrap_or_default())
+            } else {
+                self.append_partial(stream, head);
+                owned_text(std::mem::take(&mut self.partial[stream]))
+            };
+            self.push(line);
             bytes = rest.get(1..).unwrap_or_default();
         }
         self.append_partial(stream, bytes);
@@ -64,6 +73,20 @@ impl Lines {
         let room = MAX_LINE.saturating_sub(partial.len());
         partial.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
     }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced. `str::from_utf8` first: its
+/// ASCII fast path is several times faster than `from_utf8_lossy`'s scan.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// `bytes` as text without a copy when it is valid UTF-8.
+fn owned_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| text(e.as_bytes()))
 }
 
 impl LogBuffer {
@@ -87,7 +110,7 @@ impl LogBuffer {
         for stream in 0..2 {
             let rest = std::mem::take(&mut lines.partial[stream]);
             if !rest.is_empty() {
-                lines.push(String::from_utf8_lossy(&rest).into_owned());
+                lines.push(owned_text(rest));
             }
         }
         std::mem::take(&mut lines.lines)
@@ -186,6 +209,31 @@ mod tests {
         OutputStream::write(&mut out, Bytes::from_static(b"lo\nworld")).unwrap();
         log.line("from log".into());
         assert_eq!(log.take(), ["oops", "hello", "from log", "world"]);
+    }
+
+    #[test]
+    fn whole_and_split_lines_are_cut_at_max_line_and_made_valid_text() {
+        let log = LogBuffer::default();
+        log.reset(1 << 20);
+        let mut out = log.sink(0);
+        let long = vec![b'x'; MAX_LINE + 10];
+        // A long line whole in one write, then one split across writes.
+        let mut chunk = long.clone();
+        chunk.extend_from_slice(b"\nab\xffc\nsplit ");
+        OutputStream::write(&mut out, Bytes::from(chunk)).unwrap();
+        let mut rest = long.clone();
+        rest.extend_from_slice(b"\nok\n\xfe");
+        OutputStream::write(&mut out, Bytes::from(rest)).unwrap();
+        let lines = log.take();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[0], "x".repeat(MAX_LINE));
+        assert_eq!(lines[1], "ab\u{fffd}c");
+        assert_eq!(lines[2], format!("split {}", "x".repeat(MAX_LINE - 6)));
+        assert_eq!(lines[3], "ok");
+        assert_eq!(
+            lines[4], "\u{fffd}",
+            "an unfinished line is flushed at the end"
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ use crate::commit::{self, Position, Progress, Verdict};
 use crate::destination::{Condition, GiveUp, failure_record};
 use crate::event::wit_event;
 use crate::handler;
-use crate::pipeline::{Pipeline, Spec};
+use crate::pipeline::{Handoff, Pipeline, Spec};
 use crate::poller::Poller;
 use crate::source::SourceRecord;
 
@@ -76,8 +76,9 @@ struct Segment {
 /// How a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Flow {
-    /// Every record was committed (processed, filtered or given up).
-    Done,
+    /// Every record was committed (processed, filtered or given up); the
+    /// shard's checkpoint is now this.
+    Done(Option<u64>),
     /// The engine is stopping, or the checkpoint moved under the batch:
     /// whatever was not committed stays pending.
     Abandoned,
@@ -98,7 +99,10 @@ pub(crate) fn process(
     start: Option<u64>,
     pipe: &Pipeline<'_>,
 ) -> Flow {
-    let kept: Vec<bool> = records.iter().map(|r| poller.keeps(r)).collect();
+    // Only a mapping with filters has records that are not delivered.
+    let kept: Option<Vec<bool>> = poller
+        .has_filters()
+        .then(|| records.iter().map(|r| poller.keeps(r)).collect());
     let mut expected = start;
     let mut queue = VecDeque::from([Segment {
         end: records.len(),
@@ -117,7 +121,7 @@ pub(crate) fn process(
         let work = Work {
             poller,
             records,
-            kept: &kept,
+            kept: kept.as_deref(),
             position: poller.position(expected),
             pipe,
         };
@@ -127,7 +131,7 @@ pub(crate) fn process(
             Step::Abandon => return Flow::Abandoned,
         }
     }
-    Flow::Done
+    Flow::Done(expected)
 }
 
 /// What an invocation is told of its commit's verdict.
@@ -153,7 +157,8 @@ pub(crate) fn backoff(failures: u32) -> Duration {
 struct Work<'a> {
     poller: &'a Poller,
     records: &'a [SourceRecord],
-    kept: &'a [bool],
+    /// Which records pass the filters (`None`: all of them).
+    kept: Option<&'a [bool]>,
     position: Position,
     pipe: &'a Pipeline<'a>,
 }
@@ -164,10 +169,13 @@ impl Work<'_> {
             .records
             .get(segment.start..segment.end)
             .unwrap_or_default();
-        let delivered: Vec<&SourceRecord> = (segment.start..segment.end)
-            .filter(|&i| self.kept.get(i).copied().unwrap_or(false))
-            .filter_map(|i| self.records.get(i))
-            .collect();
+        let delivered: Vec<&SourceRecord> = match self.kept {
+            None => slice.iter().collect(),
+            Some(kept) => (segment.start..segment.end)
+                .filter(|&i| kept.get(i).copied().unwrap_or(false))
+                .filter_map(|i| self.records.get(i))
+                .collect(),
+        };
         let (Some(first), Some(_)) = (delivered.first(), slice.last()) else {
             // Only filtered-out records: they are processed without a call.
             return self.settle(self.commit_alone(None, self.progress(slice, None)), segment);
@@ -192,7 +200,10 @@ impl Work<'_> {
             }
         };
         segment.last_version = Some(deployed.version);
-        let event = match wit_event(&self.poller.source, &delivered) {
+        // The first attempt at a whole batch may have its event built ahead.
+        let whole = self.kept.is_none() && segment.start == 0 && segment.end == self.records.len();
+        let ahead = whole.then(|| self.pipe.event.take()).flatten();
+        let event = match ahead.map_or_else(|| wit_event(&self.poller.source, &delivered), Ok) {
             Ok(event) => event,
             Err(e) => return self.failed(segment, &delivered, &e, None),
         };
@@ -260,7 +271,7 @@ impl Work<'_> {
                     verdict,
                 };
                 // No other lane (it could not start): no pipelining.
-                relay.send(spec).is_ok().then_some(tell)
+                relay.send(Handoff::Spec(spec)).is_ok().then_some(tell)
             }
             None => None,
         };

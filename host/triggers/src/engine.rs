@@ -115,8 +115,11 @@ impl Drop for Triggers {
 /// A poller's identity: (mapping UUID, log id, shard index).
 type Key = (String, u64, u32);
 
+/// A mapping and its resolved source, shared by the keys of its shards.
+type Shared = (Arc<EventSourceMapping>, Arc<ResolvedSource>);
+
 struct Running {
-    mapping: EventSourceMapping,
+    mapping: Arc<EventSourceMapping>,
     stop: Stop,
     thread: JoinHandle<()>,
 }
@@ -169,7 +172,7 @@ impl Supervisor {
         let outdated: Vec<Key> = self
             .running
             .iter()
-            .filter(|(key, r)| desired.get(*key).is_none_or(|(m, _)| *m != r.mapping))
+            .filter(|(key, r)| desired.get(*key).is_none_or(|(m, _)| **m != *r.mapping))
             .map(|(key, _)| key.clone())
             .collect();
         for key in outdated {
@@ -204,8 +207,10 @@ impl Supervisor {
         }
     }
 
-    /// Every (enabled mapping, shard) that should have a poller now.
-    fn desired(&self) -> Option<HashMap<Key, (EventSourceMapping, ResolvedSource)>> {
+    /// Every (enabled mapping, shard) that should have a poller now. A
+    /// mapping and its source are shared by its shards, not copied per shard
+    /// (this runs every `RESCAN`).
+    fn desired(&self) -> Option<HashMap<Key, Shared>> {
         let all = mappings::list(&self.store).ok()?;
         let mut out = HashMap::new();
         for mapping in all.into_iter().filter(|m| m.state == MappingState::Enabled) {
@@ -219,6 +224,7 @@ impl Supervisor {
             if matches!(mapping.source, Source::Table(_)) && resolved.arn != mapping.source_arn {
                 continue;
             }
+            let (mapping, resolved) = (Arc::new(mapping), Arc::new(resolved));
             for &shard in &resolved.shards {
                 let key = (mapping.uuid.clone(), resolved.log, shard);
                 out.insert(key, (mapping.clone(), resolved.clone()));
@@ -229,7 +235,7 @@ impl Supervisor {
 
     fn spawn(
         &self,
-        mapping: EventSourceMapping,
+        mapping: Arc<EventSourceMapping>,
         resolved: &ResolvedSource,
         shard: u32,
     ) -> Option<Running> {
@@ -250,7 +256,7 @@ impl Supervisor {
                 self.store.arn_prefix("lambda"),
                 mapping.function_name
             ),
-            mapping: mapping.clone(),
+            mapping: (*mapping).clone(),
             source,
             filters,
             stop: stop.clone(),

@@ -25,6 +25,15 @@
 //! every item it based a write on is unchanged (so a run stacked on writes
 //! that did not land conflicts, and is re-run on the committed state).
 //!
+//! Reading ahead: as soon as a lane has read its batch it tells the other
+//! lane where that batch ends (`Handoff::Ahead`), and the other lane, idle
+//! until the `Spec` comes, reads the records after it and builds their event
+//! then (`Prefetched`), so the next invocation starts without waiting for
+//! the read and the event (a fifth of a poller's time, measured). Records
+//! after a sequence do not change once appended, so reading them early
+//! reads what a later read would; a prefetch whose start is not the `Spec`'s
+//! checkpoint (the batch ended otherwise: a failure, a bisect) is dropped.
+//!
 //! Not pipelined (a lone lane): mappings with a batching window (the next
 //! batch is gathered by waiting) and with ReportBatchItemFailures (their
 //! commit follows the response, not the invocation).
@@ -33,7 +42,28 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
+use eddy_runtime::bindgen::Event;
 use eddy_runtime::overlay::Writes;
+
+use crate::source::SourceRecord;
+
+/// What one lane sends the other.
+pub(crate) enum Handoff {
+    /// The batch being processed ends at this sequence: read the records
+    /// after it now, ahead of the `Spec` that should follow.
+    Ahead(u64),
+    /// Start the next batch on top of a pending commit.
+    Spec(Spec),
+}
+
+/// A batch read ahead (see the module docs).
+pub(crate) struct Prefetched {
+    /// The sequence the records were read after.
+    pub after: u64,
+    pub records: Vec<SourceRecord>,
+    /// The event of all of `records`, when every one of them is delivered.
+    pub event: Option<Event>,
+}
 
 /// A speculative start handed from the driving lane to the other.
 pub(crate) struct Spec {
@@ -89,7 +119,7 @@ impl Gate {
 pub(crate) struct Pipeline<'a> {
     /// Where to hand the next batch while this one's final commit runs
     /// (`None`: not pipelined).
-    pub relay: Option<&'a Sender<Spec>>,
+    pub relay: Option<&'a Sender<Handoff>>,
     /// The predecessor's verdict, awaited before anything is written.
     pub gate: Gate,
     /// The predecessor's writes, for this batch's first invocation only (a
@@ -98,11 +128,13 @@ pub(crate) struct Pipeline<'a> {
     /// Set when this batch's final commit landed after handing the next
     /// batch to the other lane, which now drives.
     pub handed_off: Cell<bool>,
+    /// The event of the whole batch, built ahead, for its first attempt.
+    pub event: RefCell<Option<Event>>,
 }
 
 impl<'a> Pipeline<'a> {
     /// A driving lane's batch, handing on to `relay`.
-    pub(crate) fn driver(relay: Option<&'a Sender<Spec>>) -> Pipeline<'a> {
+    pub(crate) fn driver(relay: Option<&'a Sender<Handoff>>) -> Pipeline<'a> {
         Pipeline {
             relay,
             ..Pipeline::default()
@@ -110,12 +142,25 @@ impl<'a> Pipeline<'a> {
     }
 
     /// A speculative batch started from `spec`.
-    pub(crate) fn speculative(relay: &'a Sender<Spec>, spec: Spec) -> Pipeline<'a> {
+    pub(crate) fn speculative(
+        relay: &'a Sender<Handoff>,
+        spec: Spec,
+        event: Option<Event>,
+    ) -> Pipeline<'a> {
         Pipeline {
             relay: Some(relay),
             gate: Gate::after(spec.verdict),
             parent: RefCell::new(Some(spec.parent)),
             handed_off: Cell::new(false),
+            event: RefCell::new(event),
+        }
+    }
+
+    /// Tells the other lane that this batch ends at `last` (nobody listens
+    /// to a lone lane).
+    pub(crate) fn read_ahead(&self, last: u64) {
+        if let Some(relay) = self.relay {
+            let _ = relay.send(Handoff::Ahead(last));
         }
     }
 }
@@ -142,5 +187,16 @@ mod tests {
         let (tx, rx) = mpsc::channel::<bool>();
         drop(tx);
         assert!(!Gate::after(rx).pass(), "a lost predecessor shuts the gate");
+    }
+
+    #[test]
+    fn a_batch_tells_the_other_lane_where_it_ends() {
+        let (relay, other) = mpsc::channel();
+        Pipeline::driver(Some(&relay)).read_ahead(42);
+        assert!(matches!(other.try_recv(), Ok(Handoff::Ahead(42))));
+        // A lone lane has nobody to tell.
+        Pipeline::driver(None).read_ahead(43);
+        drop(other);
+        Pipeline::driver(Some(&relay)).read_ahead(44);
     }
 }
