@@ -21,6 +21,7 @@
 
 use eddy_store::mappings::{
     self, Destination, EventSourceMapping, MappingChanges, MappingSpec, Source, StartingPosition,
+    limits,
 };
 use eddy_store::{Store, StoreError};
 use eddy_triggers::filters::Filters;
@@ -241,12 +242,19 @@ fn timestamp_ms(req: &Request) -> Result<u64, ApiError> {
 /// The settings a Create or Update request sets (everything but FunctionName,
 /// Enabled and the source).
 fn changes(store: &Store, req: &Request) -> Result<MappingChanges, ApiError> {
+    // Lambda's -1 means "no limit" (None); the store checks the finite bounds
+    // again with the same `limits`.
     let infinite_or = |v: i64| u32::try_from(v).ok();
+    let (max_batch, max_retries, max_age) = (
+        i64::from(limits::MAX_BATCH_SIZE),
+        i64::from(limits::MAX_RETRIES),
+        i64::from(limits::MAX_RECORD_AGE_SECS),
+    );
     Ok(MappingChanges {
-        batch_size: opt_int(req, "BatchSize", 1, 10_000)?.and_then(|v| u32::try_from(v).ok()),
+        batch_size: opt_int(req, "BatchSize", 1, max_batch)?.and_then(|v| u32::try_from(v).ok()),
         batching_window_ms: batching_window_ms(req)?,
-        max_retries: opt_int(req, "MaximumRetryAttempts", -1, 10_000)?.map(infinite_or),
-        max_record_age_secs: opt_int(req, "MaximumRecordAgeInSeconds", -1, 604_800)?
+        max_retries: opt_int(req, "MaximumRetryAttempts", -1, max_retries)?.map(infinite_or),
+        max_record_age_secs: opt_int(req, "MaximumRecordAgeInSeconds", -1, max_age)?
             .map(infinite_or),
         bisect_on_error: req.opt_bool("BisectBatchOnFunctionError")?,
         on_failure: on_failure(store, req)?,
@@ -286,13 +294,14 @@ fn batching_window_ms(req: &Request) -> Result<Option<u32>, ApiError> {
         .as_f64()
         .filter(|s| s.is_finite())
         .ok_or_else(|| ApiError::serialization(format!("{name} must be a number")))?;
-    if !(0.0..=300.0).contains(&secs) {
+    let max_secs = limits::MAX_BATCHING_WINDOW_MS / 1000;
+    if !(0.0..=f64::from(max_secs)).contains(&secs) {
         let why = if secs < 0.0 {
-            "Member must have value greater than or equal to 0"
+            "Member must have value greater than or equal to 0".to_string()
         } else {
-            "Member must have value less than or equal to 300"
+            format!("Member must have value less than or equal to {max_secs}")
         };
-        return Err(invalid_member(&value.to_string(), &lower_first(name), why));
+        return Err(invalid_member(&value.to_string(), &lower_first(name), &why));
     }
     Ok(Some((secs * 1000.0).round() as u32))
 }

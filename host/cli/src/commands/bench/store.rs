@@ -35,9 +35,9 @@ pub struct BenchStoreArgs {
 /// The phases of `eddy bench store`, for `--only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Phase {
-    /// Durable PutItem, 1 and 64 writers.
+    /// Durable PutItem, 1 and 64 writers (64 also with scattered keys).
     Put,
-    /// Relaxed PutItem, 1 and 64 writers.
+    /// Relaxed PutItem, 1 and 64 writers (64 also with scattered keys).
     Relaxed,
     /// PutRecords and GetRecords.
     Records,
@@ -73,12 +73,17 @@ pub fn run_store(args: &BenchStoreArgs) -> Result<()> {
         if !args.runs(phase_name) {
             continue;
         }
-        for writers in [1usize, 64] {
-            progress(args, &format!("PutItem, {prefix}{writers} writers"));
-            let dir = scratch.path(&format!("put-{prefix}{writers}"));
-            let rate = put_item_rate(&dir, durability, writers, phase)?;
+        for (writers, keys) in [
+            (1usize, Keys::Increasing),
+            (64, Keys::Increasing),
+            (64, Keys::Scattered),
+        ] {
+            let suffix = keys.suffix();
+            progress(args, &format!("PutItem, {prefix}{writers} writers{suffix}"));
+            let dir = scratch.path(&format!("put-{prefix}{writers}{suffix}"));
+            let rate = put_item_rate(&dir, durability, writers, keys, phase)?;
             report(
-                &format!("{prefix}put_item_per_s_c{writers}"),
+                &format!("{prefix}put_item_per_s_c{writers}{suffix}"),
                 rate,
                 "items/s",
             );
@@ -226,17 +231,51 @@ where
     Ok((total as f64 / start.elapsed().as_secs_f64(), total))
 }
 
+/// Where the PutItem phases' keys fall.
+///
+/// How many B-tree pages a commit rewrites, and so how many bytes its fsync
+/// carries, depends on where its items' keys fall, not on how many there are:
+/// so both layouts are measured.
+#[derive(Debug, Clone, Copy)]
+enum Keys {
+    /// Like the lab's GameScoreRecords RecordIDs: increasing ids handed out
+    /// to whichever writer asks next, so a commit's items share the last
+    /// pages of the table.
+    Increasing,
+    /// Each writer its own key range (`user-<writer>-<n>`): a commit of 64
+    /// writers' items rewrites about 64 leaf pages, as random keys would.
+    Scattered,
+}
+
+impl Keys {
+    /// The figure's name suffix.
+    fn suffix(self) -> &'static str {
+        match self {
+            Keys::Increasing => "",
+            Keys::Scattered => "_scattered",
+        }
+    }
+}
+
 /// PutItem calls per second with `writers` threads each issuing puts back to back.
 fn put_item_rate(
     dir: &Path,
     durability: Durability,
     writers: usize,
+    keys: Keys,
     phase: Duration,
 ) -> Result<f64> {
     let store = open(dir, durability)?;
     create_table(&store, "Bench")?;
+    let next = AtomicU64::new(0);
     let (rate, _) = run_clients(writers, phase, move |w, n| {
-        let request = json!({"TableName": "Bench", "Item": score_item(w, n)});
+        let mut item = score_item(w, n);
+        if let Keys::Increasing = keys {
+            // Zero-padded, so that string order is numeric order.
+            let id = next.fetch_add(1, Ordering::Relaxed);
+            item["pk"] = json!({"S": format!("{id:020}")});
+        }
+        let request = json!({"TableName": "Bench", "Item": item});
         call(&store, "DynamoDB_20120810.PutItem", &request)?;
         Ok(1)
     })?;
