@@ -166,6 +166,9 @@ fn pattern_terms(req: &Request<'_>) -> Result<Vec<String>, ApiError> {
 fn filter_log_events(api: &Api, req: &Request<'_>) -> Result<Value, ApiError> {
     let limit = limit(req, MAX_EVENTS)?;
     let (start_ms, end_ms) = time_range(req)?;
+    // FilterLogEvents leaves out only events later than endTime (GetLogEvents
+    // also those at it): the store's end bound is exclusive.
+    let end_ms = end_ms.map(|end| end.saturating_add(1));
     let terms = pattern_terms(req)?;
     let streams: Option<Vec<&str>> = req
         .opt_array("logStreamNames")?
@@ -262,10 +265,14 @@ fn get_log_events(api: &Api, req: &Request<'_>) -> Result<Value, ApiError> {
     let last = page.events.last().map(|e| (e.timestamp_ms, e.sequence));
     // At either end the token passed in comes back, as CloudWatch does.
     let here = passed.map(str::to_string);
+    // A forward token continues after its event; with no event yet it must
+    // point just before the first one possible, so that an event at exactly
+    // the start (its sequence can be 0) is not skipped.
+    let before_start = (query.start_ms.unwrap_or(0).saturating_sub(1), u64::MAX);
     let forward = last
         .map(|c| token(c, false))
         .or(here.clone())
-        .unwrap_or_else(|| token((query.start_ms.unwrap_or(0), 0), false));
+        .unwrap_or_else(|| token(before_start, false));
     let back = first
         .map(|c| token(c, true))
         .or(here)
