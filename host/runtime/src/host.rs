@@ -9,7 +9,10 @@ use eddy_store::tables::{DeleteItemRequest, PutItemRequest, QueryRequest, Update
 
 use crate::bindgen::eddy::trigger::{events, log, streams, tables, types};
 use crate::bindgen::{self, ExpressionAttributes, Level, PutResult, QueryPage};
-use crate::convert::{expression_maps, item_from_str, item_to_string, return_values, store_error};
+use crate::convert::{
+    expression_maps, expression_maps_parsed, item_from_str, item_to_string, return_values,
+    store_error,
+};
 use crate::grants::{Access, Kind};
 use crate::overlay::Overlay;
 use crate::sandbox::HostState;
@@ -77,19 +80,25 @@ impl tables::Host for HostState {
         rv: bindgen::ReturnValues,
     ) -> HostResult<Option<String>> {
         let overlay = self.granted(Access::Write, Kind::Table, &table)?;
-        let request = (|| {
-            Ok::<_, StoreError>(UpdateItemRequest {
-                key: item_from_str(&key, "key")?,
+        let (request, values) = (|| {
+            let key = item_from_str(&key, "key")?;
+            let (expressions, values) = expression_maps_parsed(&attributes)?;
+            let request = UpdateItemRequest {
+                key,
                 update: Some(update_expression),
                 condition,
-                expressions: expression_maps(&attributes)?,
+                expressions,
                 return_values: return_values(rv),
                 table,
                 return_old_on_failure: false,
-            })
+            };
+            Ok::<_, StoreError>((request, values))
         })()
         .map_err(store_error)?;
-        overlay.update(&request).map(item_out).map_err(store_error)
+        overlay
+            .update_with(&request, values)
+            .map(item_out)
+            .map_err(store_error)
     }
 
     fn delete(

@@ -65,20 +65,20 @@ thread_local! {
 /// The update `text` parses to with `placeholders`, if a parse of it with the
 /// same names and value types is cached; marks its placeholders used.
 pub(crate) fn lookup(text: &str, placeholders: &mut Placeholders) -> Option<Update> {
-    let (mut update, trace) = CACHE.with(|cache| {
+    CACHE.with(|cache| {
         let cache = cache.borrow();
         let entry = cache.iter().find(|e| e.matches(text, placeholders))?;
-        Some((entry.template.clone(), entry.trace.clone()))
-    })?;
-    let slots = update.values_mut();
-    if slots.len() != trace.values.len() {
-        return None;
-    }
-    for (slot, key) in slots.into_iter().zip(&trace.values) {
-        *slot = placeholders.values().get(key)?.clone();
-    }
-    placeholders.mark_used(&trace);
-    Some(update)
+        let mut update = entry.template.clone();
+        let slots = update.values_mut();
+        if slots.len() != entry.trace.values.len() {
+            return None;
+        }
+        for (slot, key) in slots.into_iter().zip(&entry.trace.values) {
+            *slot = placeholders.values().get(key)?.clone();
+        }
+        placeholders.mark_used(&entry.trace);
+        Some(update)
+    })
 }
 
 /// Remembers that `text` parsed to `update` with `placeholders`, resolving

@@ -73,6 +73,14 @@ impl ExpressionContext {
         })
     }
 
+    /// `new`, with the ExpressionAttributeValues parsed already (see
+    /// `Placeholders::with_values`).
+    pub fn with_values(names: Option<&Map<String, Value>>, values: crate::Item) -> Result<Self> {
+        Ok(ExpressionContext {
+            placeholders: Placeholders::with_values(names, values)?,
+        })
+    }
+
     fn run<T>(
         &mut self,
         kind: &str,

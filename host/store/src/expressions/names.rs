@@ -65,18 +65,7 @@ impl Placeholders {
             }
         }
         if let Some(values) = values {
-            if values.is_empty() {
-                return Err(invalid(
-                    "ExpressionAttributeValues must not be empty".into(),
-                ));
-            }
-            for key in values.keys() {
-                if !is_placeholder(key, ':') {
-                    return Err(invalid(format!(
-                        "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""
-                    )));
-                }
-            }
+            check_value_keys(values.keys())?;
             for (key, value) in values {
                 let parsed = AttributeValue::from_json(value).map_err(|e| {
                     invalid(format!(
@@ -86,6 +75,20 @@ impl Placeholders {
                 out.values.insert(key.clone(), parsed);
             }
         }
+        Ok(out)
+    }
+
+    /// `new`, with the ExpressionAttributeValues parsed already (their JSON
+    /// held only values `AttributeValue::from_json` accepts, as the plain
+    /// values `json_simple` parses): the same checks and messages, in the
+    /// same order, without building a JSON tree first.
+    pub fn with_values(
+        names: Option<&Map<String, Value>>,
+        values: BTreeMap<String, AttributeValue>,
+    ) -> Result<Self> {
+        let mut out = Placeholders::new(names, None)?;
+        check_value_keys(values.keys())?;
+        out.values = values;
         Ok(out)
     }
 
@@ -119,12 +122,13 @@ impl Placeholders {
         self.trace.take()
     }
 
-    /// Marks used what `trace` resolved, as a parse of its expression would.
+    /// Marks used what `trace` resolved, as a parse of its expression would
+    /// (keys not defined here are not: `check_all_used` counts on it).
     pub fn mark_used(&mut self, trace: &Trace) {
-        for key in &trace.names {
+        for key in trace.names.iter().filter(|k| self.names.contains_key(*k)) {
             mark(&mut self.used_names, key);
         }
-        for key in &trace.values {
+        for key in trace.values.iter().filter(|k| self.values.contains_key(*k)) {
             mark(&mut self.used_values, key);
         }
     }
@@ -141,6 +145,12 @@ impl Placeholders {
 
     /// Errors when a placeholder was given but no expression used it.
     pub fn check_all_used(&self) -> Result<()> {
+        // Only defined placeholders are marked used, so equal counts mean all
+        // were: the common case, without collecting the keys.
+        if self.used_names.len() == self.names.len() && self.used_values.len() == self.values.len()
+        {
+            return Ok(());
+        }
         let unused = |all: Vec<&String>, used: &BTreeSet<String>| -> Vec<String> {
             all.into_iter()
                 .filter(|k| !used.contains(*k))
@@ -163,6 +173,24 @@ impl Placeholders {
         }
         Ok(())
     }
+}
+
+/// Checks the ExpressionAttributeValues' keys: there is one, and each is a
+/// `:placeholder`.
+fn check_value_keys<'a>(keys: impl ExactSizeIterator<Item = &'a String>) -> Result<()> {
+    if keys.len() == 0 {
+        return Err(invalid(
+            "ExpressionAttributeValues must not be empty".into(),
+        ));
+    }
+    for key in keys {
+        if !is_placeholder(key, ':') {
+            return Err(invalid(format!(
+                "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Adds `key` to `used` (allocating only the first time).
@@ -216,6 +244,49 @@ mod tests {
         assert!(
             message(Placeholders::new(None, Some(&bad)))
                 .starts_with("ExpressionAttributeValues contains invalid value: ")
+        );
+    }
+
+    #[test]
+    fn values_given_parsed_are_checked_as_their_json_is() {
+        let names = map(json!({"#a": "a"}));
+        let cases = [
+            json!({}),
+            json!({"v": {"S": "a"}}),
+            json!({":v": {"N": "1"}, ":w": {"S": "x"}}),
+        ];
+        for values in cases {
+            let json = map(values);
+            let parsed = crate::value::json::item_from_object(&json).unwrap();
+            for names in [None, Some(&names), Some(&Map::new())] {
+                let general = Placeholders::new(names, Some(&json));
+                let given = Placeholders::with_values(names, parsed.clone());
+                assert_eq!(
+                    general
+                        .as_ref()
+                        .map(Placeholders::values)
+                        .map_err(|e| e.to_string()),
+                    given
+                        .as_ref()
+                        .map(Placeholders::values)
+                        .map_err(|e| e.to_string()),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_trace_marks_only_defined_placeholders() {
+        let values = map(json!({":x": {"S": "x"}}));
+        let mut p = Placeholders::new(None, Some(&values)).unwrap();
+        let trace = Trace {
+            names: vec!["#n".into()],
+            values: vec![":y".into()],
+        };
+        p.mark_used(&trace);
+        assert_eq!(
+            message(p.check_all_used()),
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}"
         );
     }
 

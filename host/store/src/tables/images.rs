@@ -233,7 +233,19 @@ pub fn plan_update_ref<'a>(
     request: &'a UpdateItemRequest,
     source: &'a mut dyn ImageSource,
 ) -> Result<Plan<'a>> {
-    let mut cx = request.expressions.context()?;
+    plan_update_with(request, None, source)
+}
+
+/// `plan_update_ref` with the ExpressionAttributeValues given parsed
+/// (`Some`; `request.expressions.values` is then ignored): a function's plain
+/// values parse from their text straight into attribute values instead of
+/// through a JSON tree (that tree was ~5% of a trigger lane's CPU).
+pub fn plan_update_with<'a>(
+    request: &'a UpdateItemRequest,
+    values: Option<Item>,
+    source: &'a mut dyn ImageSource,
+) -> Result<Plan<'a>> {
+    let mut cx = request.expressions.context_with(values)?;
     let update = request
         .update
         .as_deref()

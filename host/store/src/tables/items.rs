@@ -73,6 +73,16 @@ impl ExpressionMaps {
     pub(crate) fn context(&self) -> Result<ExpressionContext> {
         ExpressionContext::new(self.names.as_ref(), self.values.as_ref())
     }
+
+    /// The context of these names with `values` as the
+    /// ExpressionAttributeValues, parsed already (`self.values` is ignored):
+    /// see `images::plan_update_with`.
+    pub(crate) fn context_with(&self, values: Option<Item>) -> Result<ExpressionContext> {
+        match values {
+            Some(values) => ExpressionContext::with_values(self.names.as_ref(), values),
+            None => self.context(),
+        }
+    }
 }
 
 /// PutItem's input.
