@@ -449,9 +449,16 @@ fn fail_job(job: Job, _err: &StoreError) -> Reply {
 /// first caller, and each woken caller wakes two more (callers form a binary
 /// tree by their place in the commit): the wake-ups run on the callers' time,
 /// in parallel, in a handful of rounds.
+///
+/// Answers are stored last to first: a caller can find its answer before
+/// anyone wakes it (a wake-up left over from an earlier commit ends its park
+/// early), and it then wakes its children at once; their indexes are higher
+/// than its own, so their answers must already be there. Stored first to last,
+/// a child woken too early found nothing, parked again, and was never woken:
+/// `eddy bench store` hung with 64 writers.
 fn answer_all(outcome: &Result<()>, replies: Vec<Reply>) {
     let threads: Arc<[std::thread::Thread]> = replies.iter().map(|r| r.thread()).collect();
-    for (index, reply) in replies.into_iter().enumerate() {
+    for (index, reply) in replies.into_iter().enumerate().rev() {
         reply.answer(outcome.clone(), &threads, index);
     }
     if let Some(first) = threads.first() {
@@ -634,6 +641,38 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
+    }
+
+    /// Records the order in which a commit's callers are answered.
+    struct Probe(Arc<std::sync::Mutex<Vec<usize>>>);
+
+    impl super::Answer for Probe {
+        fn thread(&self) -> std::thread::Thread {
+            std::thread::current()
+        }
+
+        fn answer(
+            self: Box<Self>,
+            _commit: crate::Result<()>,
+            _threads: &Arc<[std::thread::Thread]>,
+            index: usize,
+        ) {
+            self.0.lock().unwrap().push(index);
+        }
+    }
+
+    /// A caller may take its answer before it is woken and then wakes its
+    /// children (higher indexes) at once: their answers must be stored first,
+    /// or a child woken too early parks again and is never woken.
+    #[test]
+    fn callers_are_answered_children_before_parents() {
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let replies: Vec<super::Reply> = (0..10)
+            .map(|_| Box::new(Probe(order.clone())) as super::Reply)
+            .collect();
+        super::answer_all(&Ok(()), replies);
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order, (0..10).rev().collect::<Vec<_>>());
     }
 
     #[test]
