@@ -173,3 +173,100 @@ fn the_cloudwatch_operations_answer_as_aws_does() {
     assert_eq!(answer["Datapoints"][0]["Sum"], 1.0);
     assert_eq!(answer["Datapoints"][0]["Unit"], "Count");
 }
+
+/// Lines of `eddy logs NAME --follow` as it prints them, until it is killed.
+struct Follow {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Follow {
+    fn start(eddy: &Eddy, name: &str) -> Follow {
+        use std::io::BufRead;
+        let mut child = eddy
+            .command(["logs", name, "--follow"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("eddy logs --follow starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Follow {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads what it printed for `wait`; returns how many lines start (after
+    /// their timestamp) with `prefix`.
+    fn count_after(&mut self, wait: std::time::Duration, prefix: &str) -> usize {
+        let deadline = std::time::Instant::now() + wait;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => break,
+            }
+        }
+        self.seen
+            .iter()
+            .filter(|l| {
+                l.split_once(' ')
+                    .is_some_and(|(_, m)| m.starts_with(prefix))
+            })
+            .count()
+    }
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn logs_follow_prints_each_new_line_once() {
+    let eddy = Eddy::new();
+    create(&eddy, "ProcessKinesisRecords", &[]);
+    let _server = eddy.serve();
+    eddy.ok(&["invoke", "ProcessKinesisRecords", "--template", "kinesis"]);
+    let mut follow = Follow::start(&eddy, "ProcessKinesisRecords");
+    let wait = std::time::Duration::from_secs(3);
+    assert_eq!(
+        follow.count_after(wait, "START RequestId: "),
+        1,
+        "{:?}",
+        follow.seen
+    );
+    for _ in 0..2 {
+        eddy.ok(&["invoke", "ProcessKinesisRecords", "--template", "kinesis"]);
+    }
+    // Several polls later: every invocation's lines, none twice.
+    let long = std::time::Duration::from_secs(4);
+    assert_eq!(
+        follow.count_after(long, "START RequestId: "),
+        3,
+        "{:?}",
+        follow.seen
+    );
+    assert_eq!(
+        follow.count_after(std::time::Duration::ZERO, "Decoded payload: "),
+        3,
+        "{:?}",
+        follow.seen
+    );
+    assert_eq!(
+        follow.count_after(std::time::Duration::ZERO, "REPORT RequestId: "),
+        3
+    );
+}
