@@ -63,6 +63,24 @@ impl Eddy {
         self.ok(&args);
     }
 
+    /// The lab's aggregator end to end: its two tables, AggregateScoresByUser
+    /// (with `role`) and its trigger on GameScoreRecords' change stream from
+    /// TRIM_HORIZON; returns the trigger as `trigger create` printed it.
+    pub fn create_lab_aggregator_trigger(&self, role: Option<&str>) -> Value {
+        self.create_lab_tables();
+        self.create_aggregator(role);
+        self.ok(&[
+            "trigger",
+            "create",
+            "AggregateScoresByUser",
+            "--source",
+            "table/GameScoreRecords",
+            "--starting-position",
+            "trim-horizon",
+        ])
+        .json()
+    }
+
     /// Creates the lab's two tables: GameScoreRecords (RecordID:N, change
     /// stream NEW_IMAGE) and GameScoresByUser (Username:S).
     pub fn create_lab_tables(&self) {
@@ -321,7 +339,7 @@ impl Eddy {
 }
 
 /// The lines `pipe` yields, read on a thread that ends with the pipe.
-fn lines_of(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+pub fn lines_of(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;
     let (send, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -7,8 +7,10 @@ use base64::engine::general_purpose::STANDARD;
 use eddy_api::{Api, ApiError};
 use eddy_runtime::events::KINESIS_TEST_EVENT;
 use eddy_runtime::guests;
-use eddy_store::{Clock, Store, StoreOptions};
+use eddy_store::Clock;
 use serde_json::{Value, json};
+
+mod common;
 
 const T0: u64 = 1_700_000_000_500;
 const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function";
@@ -19,13 +21,7 @@ struct Ctx {
 }
 
 fn ctx() -> Ctx {
-    let dir = tempfile::tempdir().unwrap();
-    let options = StoreOptions {
-        clock: Clock::manual(T0),
-        durability: eddy_store::Durability::Relaxed,
-        ..StoreOptions::default()
-    };
-    let store = Store::open(dir.path(), options).unwrap();
+    let (dir, store) = common::temp_store(Clock::manual(T0));
     Ctx {
         _dir: dir,
         api: Api::new(store),

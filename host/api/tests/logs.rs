@@ -8,20 +8,17 @@ use base64::engine::general_purpose::STANDARD;
 use eddy_api::Api;
 use eddy_runtime::events::KINESIS_TEST_EVENT;
 use eddy_runtime::guests;
-use eddy_store::{Clock, Store, StoreOptions};
+use eddy_store::Clock;
 use serde_json::{Value, json};
+
+mod common;
 
 const T0: u64 = 1_700_000_000_500;
 const GROUP: &str = "/aws/lambda/kl";
 
 fn api() -> (tempfile::TempDir, Api) {
-    let dir = tempfile::tempdir().unwrap();
-    let options = StoreOptions {
-        clock: Clock::manual(T0),
-        durability: eddy_store::Durability::Relaxed,
-        ..StoreOptions::default()
-    };
-    let api = Api::new(Store::open(dir.path(), options).unwrap());
+    let (dir, store) = common::temp_store(Clock::manual(T0));
+    let api = Api::new(store);
     let code = STANDARD.encode(guests::KINESIS_LOGGER);
     let create = json!({"FunctionName": "kl", "Code": {"ZipFile": code}});
     api.dispatch("Lambda_20150331.CreateFunction", &create)

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use eddy_api::{Api, ApiError};
+use eddy_store::Clock;
 use eddy_store::functions::{FunctionSpec, create_function, limits};
 use eddy_store::mappings::{self, ShardStatus};
-use eddy_store::{Durability, Store, StoreOptions};
 use serde_json::{Value, json};
+
+mod common;
 
 const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:000000000000:stream/events";
 
@@ -19,12 +21,7 @@ struct Ctx {
 /// Functions `f` and `g`, a 2-shard stream `events` and a table `scores`
 /// with a NEW_IMAGE stream.
 fn ctx() -> Ctx {
-    let dir = tempfile::tempdir().unwrap();
-    let options = StoreOptions {
-        durability: Durability::Relaxed,
-        ..StoreOptions::default()
-    };
-    let store = Store::open(dir.path(), options).unwrap();
+    let (dir, store) = common::temp_store(Clock::System);
     for name in ["f", "g"] {
         let spec = FunctionSpec {
             name: name.into(),

@@ -337,17 +337,7 @@ fn fill_stream(eddy: &Eddy, stream: &str) {
 fn the_servers_triggers_run_the_labs_aggregator() {
     let eddy = Eddy::new();
     let _server = eddy.serve();
-    eddy.create_lab_tables();
-    eddy.create_aggregator(Some("lambda_basic_execution_dynamodb"));
-    eddy.ok(&[
-        "trigger",
-        "create",
-        "AggregateScoresByUser",
-        "--source",
-        "table/GameScoreRecords",
-        "--starting-position",
-        "trim-horizon",
-    ]);
+    eddy.create_lab_aggregator_trigger(Some("lambda_basic_execution_dynamodb"));
     eddy.ok(&[
         "table",
         "put",

@@ -151,19 +151,7 @@ fn writer(thread: u64, target: Arc<Target>, seed: u64) -> Written {
 /// The lab's tables, the aggregator and its trigger (from the start of the
 /// change stream); returns the trigger's UUID.
 fn set_up_the_aggregator(eddy: &Eddy) -> String {
-    eddy.create_lab_tables();
-    eddy.create_aggregator(Some("lambda_basic_execution_dynamodb"));
-    let trigger = eddy
-        .ok(&[
-            "trigger",
-            "create",
-            "AggregateScoresByUser",
-            "--source",
-            "table/GameScoreRecords",
-            "--starting-position",
-            "trim-horizon",
-        ])
-        .json();
+    let trigger = eddy.create_lab_aggregator_trigger(Some("lambda_basic_execution_dynamodb"));
     trigger["UUID"].as_str().expect("a UUID").to_string()
 }
 

@@ -2,7 +2,7 @@
 //! Logs / CloudWatch operations behind them: every `eddy invoke` is its own
 //! process, so each one's logs and metrics must reach the store before it exits.
 
-use eddy_tests::{Eddy, Run};
+use eddy_tests::{Eddy, Run, lines_of};
 use serde_json::{Value, json};
 
 fn create(eddy: &Eddy, name: &str, extra: &[&str]) {
@@ -183,23 +183,13 @@ struct Follow {
 
 impl Follow {
     fn start(eddy: &Eddy, name: &str) -> Follow {
-        use std::io::BufRead;
         let mut child = eddy
             .command(["logs", name, "--follow"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("eddy logs --follow starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines_of(child.stdout.take().expect("piped stdout"));
         Follow {
             child,
             lines,

@@ -147,19 +147,7 @@ fn a_trigger_lives_through_every_command() {
 #[test]
 fn a_table_trigger_reads_the_tables_change_stream() {
     let eddy = Eddy::new();
-    eddy.create_lab_tables();
-    eddy.create_aggregator(None);
-    let created = eddy
-        .ok(&[
-            "trigger",
-            "create",
-            "AggregateScoresByUser",
-            "--source",
-            "table/GameScoreRecords",
-            "--starting-position",
-            "trim-horizon",
-        ])
-        .json();
+    let created = eddy.create_lab_aggregator_trigger(None);
     assert_eq!(created["StartingPosition"], "TRIM_HORIZON");
     let arn = created["EventSourceArn"].as_str().unwrap();
     assert!(
