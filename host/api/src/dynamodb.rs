@@ -53,6 +53,27 @@ pub fn dispatch(
     }
 }
 
+/// The operations `crate::dispatch_async` runs: writes, which wait only on
+/// the group commit.
+pub(crate) const ASYNC_WRITES: [&str; 4] =
+    ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"];
+
+/// Runs one of `ASYNC_WRITES` as a future.
+pub(crate) async fn dispatch_write(
+    store: &eddy_store::Store,
+    operation: &str,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let req = Request::new(request, "ValidationException");
+    match operation {
+        "PutItem" => items::put_async(store, &req).await,
+        "UpdateItem" => items::update_async(store, &req).await,
+        "DeleteItem" => items::delete_async(store, &req).await,
+        "BatchWriteItem" => batch::write_async(store, &req).await,
+        _ => dispatch(store, operation, request),
+    }
+}
+
 /// The legacy parameters eddy refuses, and the expression that replaces each.
 const LEGACY: [(&str, &str); 7] = [
     ("Expected", "ConditionExpression"),

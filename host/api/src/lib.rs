@@ -16,6 +16,9 @@ pub mod metrics;
 mod request;
 mod services;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use eddy_store::Store;
 use serde_json::Value;
 
@@ -46,6 +49,40 @@ pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value
         DYNAMODB_STREAMS => dynamodb_streams::dispatch(store, name, request),
         _ => Err(ApiError::unknown_operation(operation)),
     }
+}
+
+/// An operation under way without a thread of its own (see `dispatch_async`).
+pub type Dispatching = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send>>;
+
+/// The data-plane writes — PutItem, UpdateItem, DeleteItem, BatchWriteItem,
+/// PutRecord, PutRecords — as futures: the same requests, checks, results and
+/// errors as `dispatch`, but waiting for the group commit holds no thread, so
+/// an async server keeps many in flight on one or two threads (64 requests
+/// parked on 64 threads spent half the CPU switching between them). Any other
+/// operation may wait on disk or run a function, so its request is handed
+/// back (`Err`) for the caller to `dispatch` on a thread that may block.
+pub fn dispatch_async(
+    store: &Store,
+    operation: &str,
+    request: Value,
+) -> Result<Dispatching, Value> {
+    let runs_async = match operation.split_once('.') {
+        Some((KINESIS, name)) => kinesis::ASYNC_WRITES.contains(&name),
+        Some((DYNAMODB, name)) => dynamodb::ASYNC_WRITES.contains(&name),
+        _ => false,
+    };
+    if !runs_async {
+        return Err(request);
+    }
+    let store = store.clone();
+    let operation = operation.to_string();
+    Ok(Box::pin(async move {
+        let (service, name) = split(&operation, &request)?;
+        match service {
+            KINESIS => kinesis::dispatch_write(&store, name, &request).await,
+            _ => dynamodb::dispatch_write(&store, name, &request).await,
+        }
+    }))
 }
 
 /// `Api::dispatch`: every service.

@@ -23,6 +23,11 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// The whole body (an empty object when the request was not one).
+    pub(crate) fn body(&self) -> &'a Map<String, Value> {
+        self.body
+    }
+
     pub(crate) fn error(&self, message: impl Into<String>) -> ApiError {
         ApiError::new(self.error_type, message)
     }

@@ -68,4 +68,15 @@ impl Api {
     pub fn dispatch(&self, operation: &str, request: &Value) -> Result<Value, ApiError> {
         crate::route(self, operation, request)
     }
+
+    /// `crate::dispatch_async` on this API's store: the data-plane writes as
+    /// futures; any other operation's request is handed back (`Err`) for
+    /// `dispatch` on a thread that may block.
+    pub fn dispatch_async(
+        &self,
+        operation: &str,
+        request: Value,
+    ) -> Result<crate::Dispatching, Value> {
+        crate::dispatch_async(self.store(), operation, request)
+    }
 }

@@ -26,4 +26,4 @@ pub use clock::Clock;
 pub use error::{Result, StoreError};
 pub use store::{Store, StoreOptions};
 pub use value::{AttributeValue, Item, Number};
-pub use writer::{Durability, WriteCtx};
+pub use writer::{Durability, WriteCtx, WriteFuture};

@@ -11,7 +11,7 @@ use crate::error::{Result, StoreError};
 use crate::maintenance::Maintenance;
 use crate::notify::Notifier;
 use crate::schema::{self, FORMAT_VERSION, META};
-use crate::writer::{Durability, WriteCtx, Writer};
+use crate::writer::{Durability, WriteCtx, WriteFuture, Writer};
 
 /// The file inside a data directory that holds everything.
 pub const DATA_FILE: &str = "eddy.redb";
@@ -144,6 +144,17 @@ impl Store {
         F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
     {
         self.inner.writer.write(f)
+    }
+
+    /// `write` for async callers: queues `f` for the next group commit now and
+    /// resolves to its result once that commit is acknowledged, without
+    /// holding a thread meanwhile (see `Writer::submit`).
+    pub fn submit<R, F>(&self, f: F) -> WriteFuture<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
+        self.inner.writer.submit(f)
     }
 
     /// The ARN prefix for a service: `arn:aws:SERVICE:REGION:ACCOUNT:`.

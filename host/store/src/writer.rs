@@ -16,10 +16,13 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::thread::JoinHandle;
+use std::task::{Context, Poll, Waker};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
@@ -224,6 +227,34 @@ impl Writer {
         F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
     {
         let waiter = Arc::new(Waiter::<R>::new());
+        self.queue(&waiter, f)?;
+        waiter.wait()
+    }
+
+    /// `write` for async callers: queues `f` for the next group commit now and
+    /// returns a future of its result. Waiting costs no thread, so many
+    /// requests in flight (an HTTP server's connections) share one or two
+    /// threads instead of parking one each: with 64 parked callers the kernel's
+    /// context switches, not the writer, bounded throughput. Dropping the
+    /// future does not withdraw the write; it only stops waiting for it.
+    pub(crate) fn submit<R, F>(&self, f: F) -> WriteFuture<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
+        let waiter = Arc::new(Waiter::<R>::for_task());
+        match self.queue(&waiter, f) {
+            Ok(()) => WriteFuture(Ok(waiter)),
+            Err(e) => WriteFuture(Err(Some(e))),
+        }
+    }
+
+    /// Sends `f` to the writer thread; its answer will go to `waiter`.
+    fn queue<R, F>(&self, waiter: &Arc<Waiter<R>>, f: F) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
         let answer = Pending(Some(waiter.clone()));
         // `outcome` is Ok(None) only when the job never ran, and then `commit` is Err.
         let job: Job = Box::new(move |ctx| {
@@ -233,14 +264,45 @@ impl Writer {
             };
             Box::new(Ran { answer, outcome })
         });
-        let sender = self
-            .jobs
+        self.jobs
             .as_ref()
-            .ok_or_else(|| StoreError::Storage("the writer thread has stopped".into()))?;
-        sender
-            .send(job)
-            .map_err(|_| StoreError::Storage("the writer thread has stopped".into()))?;
-        waiter.wait()
+            .is_some_and(|sender| sender.send(job).is_ok())
+            .then_some(())
+            .ok_or_else(|| StoreError::Storage("the writer thread has stopped".into()))
+    }
+}
+
+/// The result of a write submitted with `Store::submit`, once its commit is
+/// acknowledged.
+pub struct WriteFuture<R>(std::result::Result<Arc<Waiter<R>>, Option<StoreError>>);
+
+impl<R> Future for WriteFuture<R> {
+    type Output = Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        let waiter = match &mut self.get_mut().0 {
+            Ok(waiter) => waiter,
+            Err(error) => {
+                return Poll::Ready(Err(error.take().unwrap_or_else(|| {
+                    StoreError::Storage("a write's result was taken twice".into())
+                })));
+            }
+        };
+        let Ok(mut slot) = waiter.slot.lock() else {
+            return Poll::Ready(Err(StoreError::Storage(
+                "a request's answer was lost".into(),
+            )));
+        };
+        match slot.done.take() {
+            Some(done) => Poll::Ready(done.result),
+            None => {
+                match &slot.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => slot.waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
     }
 }
 
@@ -279,35 +341,14 @@ impl WriterLoop {
                 }
                 Err(()) => break,
             };
-            let mut batch = vec![first];
-            drain(&rx, &mut batch);
-            if self.durability == Durability::Durable {
-                self.gather(&rx, &mut batch);
+            let (outcome, replies, touched) = self.group_commit(first, &rx);
+            self.last_batch = replies.len();
+            answer_all(&outcome, replies);
+            if outcome.is_ok() && touched {
+                self.notifier.notify();
             }
-            self.last_batch = batch.len();
-            self.commit_batch(batch);
         }
         self.sync_relaxed();
-    }
-
-    /// A durable commit costs an fsync, so it should carry every caller about
-    /// to submit: the callers the last commit answered come back within
-    /// microseconds, and committing the first of them alone would cost each
-    /// group of callers two fsyncs. While fewer jobs than last time are here,
-    /// wait for the rest, at most half as long as the last commit took (and
-    /// `MAX_GATHER`). A lone caller never waits (its last batch was 1); when
-    /// callers go away, the next commit expects fewer. It sleeps rather than
-    /// waits on the channel: a waiting receiver makes every send a wake-up.
-    fn gather(&self, rx: &Receiver<Job>, batch: &mut Vec<Job>) {
-        let deadline = Instant::now() + (self.last_commit / 2).min(MAX_GATHER);
-        while batch.len() < self.last_batch.min(MAX_JOBS_PER_COMMIT) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(GATHER_STEP));
-            drain(rx, batch);
-        }
     }
 
     /// Waits for a job; in relaxed mode wakes when the unsynced window closes.
@@ -326,39 +367,32 @@ impl WriterLoop {
         }
     }
 
-    fn commit_batch(&mut self, batch: Vec<Job>) {
-        let (outcome, replies, touched) = self.run_batch(batch);
-        answer_all(&outcome, replies);
-        if outcome.is_ok() && touched {
-            self.notifier.notify();
-        }
-    }
-
-    fn run_batch(&mut self, batch: Vec<Job>) -> (Result<()>, Vec<Reply>, bool) {
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut txn = match self.db.begin_write() {
-            Ok(txn) => txn,
-            Err(e) => {
-                let err = StoreError::from(e);
-                for job in batch {
-                    replies.push(fail_job(job, &err));
-                }
-                return (Err(err), replies, false);
-            }
-        };
+    /// One group commit: a transaction for `first` and every job queued
+    /// behind it, each run as soon as it is taken, then the commit.
+    ///
+    /// A durable commit costs an fsync, so it should carry every caller about
+    /// to submit: the callers the last commit answered come back within
+    /// microseconds, and committing the first of them alone would cost each
+    /// group of callers two fsyncs. So while fewer jobs than last time have
+    /// come, it waits for the rest (`gathering`), running each as it arrives:
+    /// the jobs' own work then overlaps the callers' preparing the next ones,
+    /// instead of following it. A lone caller never waits (its last batch was
+    /// 1); when callers go away, the next commit expects fewer.
+    fn group_commit(&mut self, first: Job, rx: &Receiver<Job>) -> (Result<()>, Vec<Reply>, bool) {
         let durable = self.must_sync();
-        let level = if durable {
-            redb::Durability::Immediate
-        } else {
-            redb::Durability::None
-        };
-        if let Err(e) = txn.set_durability(level) {
-            let err = StoreError::Storage(e.to_string());
-            for job in batch {
-                replies.push(fail_job(job, &err));
+        let txn = match self.begin(durable) {
+            Ok(txn) => txn,
+            Err(err) => {
+                // Fails what is queued now; later jobs get a fresh transaction.
+                let mut batch = vec![first];
+                drain(rx, &mut batch);
+                return (
+                    Err(err),
+                    batch.into_iter().map(|job| job(None)).collect(),
+                    false,
+                );
             }
-            return (Err(err), replies, false);
-        }
+        };
         let mut ctx = WriteCtx {
             txn: &txn,
             now_ms: self.clock.now_ms(),
@@ -367,11 +401,17 @@ impl WriterLoop {
             items: RefCell::new(None),
             stats: RefCell::new(None),
         };
-        let mut poisoned = false;
-        for job in batch {
-            match catch_unwind(AssertUnwindSafe(|| job(Some(&mut ctx)))) {
-                Ok(reply) => replies.push(reply),
-                Err(_) => poisoned = true,
+        let expected = self.last_batch.clamp(1, MAX_JOBS_PER_COMMIT);
+        let gathering = Gathering::new(self, expected);
+        let mut replies = Vec::with_capacity(expected);
+        let mut poisoned = !run_job(first, &mut ctx, &mut replies);
+        while !poisoned && replies.len() < MAX_JOBS_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(job) => poisoned = !run_job(job, &mut ctx, &mut replies),
+                Err(_) if gathering.waits_for(replies.len()) => {
+                    std::thread::sleep(gathering.step())
+                }
+                Err(_) => break,
             }
         }
         // The open tables borrow the transaction: closed before it commits.
@@ -398,6 +438,19 @@ impl WriterLoop {
             };
         }
         (outcome, replies, touched)
+    }
+
+    /// A write transaction, fsynced on commit when `durable`.
+    fn begin(&self, durable: bool) -> Result<redb::WriteTransaction> {
+        let mut txn = self.db.begin_write()?;
+        let level = if durable {
+            redb::Durability::Immediate
+        } else {
+            redb::Durability::None
+        };
+        txn.set_durability(level)
+            .map_err(|e| StoreError::Storage(e.to_string()))?;
+        Ok(txn)
     }
 
     fn must_sync(&self) -> bool {
@@ -438,8 +491,52 @@ fn drain(rx: &Receiver<Job>, batch: &mut Vec<Job>) {
     }
 }
 
-fn fail_job(job: Job, _err: &StoreError) -> Reply {
-    job(None)
+/// Runs one job in the commit's transaction; false when it panicked (which
+/// poisons the whole commit).
+fn run_job(job: Job, ctx: &mut WriteCtx<'_>, replies: &mut Vec<Reply>) -> bool {
+    match catch_unwind(AssertUnwindSafe(|| job(Some(ctx)))) {
+        Ok(reply) => {
+            replies.push(reply);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// How long a durable commit waits for the callers the last one answered
+/// (see `WriterLoop::group_commit`): until as many jobs as last time are in,
+/// at most half as long as the last commit took (and `MAX_GATHER`). It
+/// sleeps rather than waits on the channel: a waiting receiver makes every
+/// send a wake-up.
+struct Gathering {
+    expected: usize,
+    deadline: Option<Instant>,
+}
+
+impl Gathering {
+    fn new(writer: &WriterLoop, expected: usize) -> Gathering {
+        let gathers = writer.durability == Durability::Durable;
+        Gathering {
+            expected,
+            deadline: gathers.then(|| Instant::now() + (writer.last_commit / 2).min(MAX_GATHER)),
+        }
+    }
+
+    /// Whether a commit holding `jobs` should wait for more.
+    fn waits_for(&self, jobs: usize) -> bool {
+        jobs < self.expected
+            && self
+                .deadline
+                .is_some_and(|deadline| Instant::now() < deadline)
+    }
+
+    fn step(&self) -> Duration {
+        self.deadline
+            .map_or(Duration::ZERO, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            })
+            .min(GATHER_STEP)
+    }
 }
 
 /// Answers every caller of a commit. Waking a parked thread costs a syscall
@@ -457,27 +554,40 @@ fn fail_job(job: Job, _err: &StoreError) -> Reply {
 /// a child woken too early found nothing, parked again, and was never woken:
 /// `eddy bench store` hung with 64 writers.
 fn answer_all(outcome: &Result<()>, replies: Vec<Reply>) {
-    let threads: Arc<[std::thread::Thread]> = replies.iter().map(|r| r.thread()).collect();
-    for (index, reply) in replies.into_iter().enumerate().rev() {
-        reply.answer(outcome.clone(), &threads, index);
+    // Parked threads form the wake-up tree; a task's waker only queues it on
+    // its runtime, cheap enough for the writer to call itself.
+    let threads: Arc<[Thread]> = replies.iter().filter_map(|r| r.thread()).collect();
+    let mut place = threads.len();
+    let mut tasks = Vec::new();
+    for reply in replies.into_iter().rev() {
+        let tree = reply.parks().then(|| {
+            place -= 1;
+            (threads.clone(), place)
+        });
+        tasks.extend(reply.answer(outcome.clone(), tree));
     }
     if let Some(first) = threads.first() {
         first.unpark();
+    }
+    for waker in tasks {
+        waker.wake();
     }
 }
 
 /// A job's result waiting for its commit's outcome.
 trait Answer: Send {
-    /// The caller's thread.
-    fn thread(&self) -> std::thread::Thread;
-    /// Stores the caller's answer; `threads[index]` is the caller, woken later
-    /// by the writer or another caller (see `answer_all`).
+    /// The caller's thread when the caller parks one (`Writer::write`); a
+    /// task (`Writer::submit`) has none.
+    fn thread(&self) -> Option<Thread>;
+    fn parks(&self) -> bool;
+    /// Stores the caller's answer. A parked caller is `threads[index]` of
+    /// `tree`, woken later by the writer or another caller (see
+    /// `answer_all`); a task's waker is returned, for the writer to wake.
     fn answer(
         self: Box<Self>,
         commit: Result<()>,
-        threads: &Arc<[std::thread::Thread]>,
-        index: usize,
-    );
+        tree: Option<(Arc<[Thread]>, usize)>,
+    ) -> Option<Waker>;
 }
 
 /// What a job returned, before the commit's outcome is known.
@@ -487,21 +597,30 @@ struct Ran<R> {
 }
 
 impl<R: Send> Answer for Ran<R> {
-    fn thread(&self) -> std::thread::Thread {
-        self.answer.thread()
+    fn thread(&self) -> Option<Thread> {
+        self.answer
+            .0
+            .as_ref()
+            .and_then(|waiter| waiter.thread.clone())
+    }
+
+    fn parks(&self) -> bool {
+        self.answer
+            .0
+            .as_ref()
+            .is_some_and(|waiter| waiter.thread.is_some())
     }
 
     fn answer(
         mut self: Box<Self>,
         commit: Result<()>,
-        threads: &Arc<[std::thread::Thread]>,
-        index: usize,
-    ) {
+        tree: Option<(Arc<[Thread]>, usize)>,
+    ) -> Option<Waker> {
         let outcome = std::mem::replace(&mut self.outcome, Ok(None));
         let result = commit.and(outcome).and_then(|ran| {
             ran.ok_or_else(|| StoreError::Storage("the request was not run".into()))
         });
-        self.answer.store(result, Some((threads.clone(), index)));
+        self.answer.store(result, tree)
     }
 }
 
@@ -511,52 +630,69 @@ impl<R: Send> Answer for Ran<R> {
 struct Pending<R>(Option<Arc<Waiter<R>>>);
 
 impl<R> Pending<R> {
-    fn thread(&self) -> std::thread::Thread {
-        match &self.0 {
-            Some(waiter) => waiter.thread.clone(),
-            None => std::thread::current(),
-        }
-    }
-
-    fn store(&mut self, result: Result<R>, wake: Option<(Arc<[std::thread::Thread]>, usize)>) {
-        if let Some(waiter) = self.0.take() {
-            let alone = wake.is_none();
-            if let Ok(mut slot) = waiter.slot.lock() {
-                *slot = Some(Done { result, wake });
+    /// Stores the answer. A parked caller outside a wake-up tree is woken
+    /// here; a task's waker is returned.
+    fn store(&mut self, result: Result<R>, tree: Option<(Arc<[Thread]>, usize)>) -> Option<Waker> {
+        let waiter = self.0.take()?;
+        let alone = tree.is_none();
+        let waker = match waiter.slot.lock() {
+            Ok(mut slot) => {
+                slot.done = Some(Done { result, tree });
+                slot.waker.take()
             }
-            if alone {
-                waiter.thread.unpark();
-            }
+            Err(_) => None,
+        };
+        if let (true, Some(thread)) = (alone, &waiter.thread) {
+            thread.unpark();
         }
+        waker
     }
 }
 
 impl<R> Drop for Pending<R> {
     fn drop(&mut self) {
-        self.store(
-            Err(StoreError::Storage("the writer dropped a request".into())),
-            None,
-        );
+        let lost = Err(StoreError::Storage("the writer dropped a request".into()));
+        if let Some(waker) = self.store(lost, None) {
+            waker.wake();
+        }
     }
 }
 
-/// Where a caller of `Writer::write` waits for its answer.
+/// Where a caller waits for its answer: a parked thread (`Writer::write`) or
+/// a task's waker (`Writer::submit`).
 struct Waiter<R> {
-    thread: std::thread::Thread,
-    slot: std::sync::Mutex<Option<Done<R>>>,
+    thread: Option<Thread>,
+    slot: std::sync::Mutex<Slot<R>>,
 }
 
-/// An answer, and the callers this caller wakes once it has it.
+struct Slot<R> {
+    done: Option<Done<R>>,
+    /// The waker of the task that last polled the `WriteFuture`.
+    waker: Option<Waker>,
+}
+
+/// An answer, and the parked callers this caller wakes once it has it.
 struct Done<R> {
     result: Result<R>,
-    wake: Option<(Arc<[std::thread::Thread]>, usize)>,
+    tree: Option<(Arc<[Thread]>, usize)>,
 }
 
 impl<R> Waiter<R> {
     fn new() -> Waiter<R> {
+        Waiter::with(Some(std::thread::current()))
+    }
+
+    fn for_task() -> Waiter<R> {
+        Waiter::with(None)
+    }
+
+    fn with(thread: Option<Thread>) -> Waiter<R> {
         Waiter {
-            thread: std::thread::current(),
-            slot: std::sync::Mutex::new(None),
+            thread,
+            slot: std::sync::Mutex::new(Slot {
+                done: None,
+                waker: None,
+            }),
         }
     }
 
@@ -565,11 +701,11 @@ impl<R> Waiter<R> {
     fn wait(&self) -> Result<R> {
         loop {
             let done = match self.slot.lock() {
-                Ok(mut slot) => slot.take(),
+                Ok(mut slot) => slot.done.take(),
                 Err(_) => return Err(StoreError::Storage("a request's answer was lost".into())),
             };
             if let Some(done) = done {
-                if let Some((threads, index)) = &done.wake {
+                if let Some((threads, index)) = &done.tree {
                     for child in [
                         index.saturating_mul(2).saturating_add(1),
                         index.saturating_mul(2).saturating_add(2),
@@ -647,17 +783,24 @@ mod tests {
     struct Probe(Arc<std::sync::Mutex<Vec<usize>>>);
 
     impl super::Answer for Probe {
-        fn thread(&self) -> std::thread::Thread {
-            std::thread::current()
+        fn thread(&self) -> Option<std::thread::Thread> {
+            Some(std::thread::current())
+        }
+
+        fn parks(&self) -> bool {
+            true
         }
 
         fn answer(
             self: Box<Self>,
             _commit: crate::Result<()>,
-            _threads: &Arc<[std::thread::Thread]>,
-            index: usize,
-        ) {
-            self.0.lock().unwrap().push(index);
+            tree: Option<(Arc<[std::thread::Thread]>, usize)>,
+        ) -> Option<std::task::Waker> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(tree.map_or(usize::MAX, |(_, index)| index));
+            None
         }
     }
 
@@ -673,6 +816,76 @@ mod tests {
         super::answer_all(&Ok(()), replies);
         let order = order.lock().unwrap().clone();
         assert_eq!(order, (0..10).rev().collect::<Vec<_>>());
+    }
+
+    /// Wakes a parked test thread and counts the wake-ups.
+    struct Unpark(std::thread::Thread, std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.0.unpark();
+        }
+    }
+
+    /// Many submitted writes in flight on ONE thread, as an async server runs
+    /// them: each resolves to its own result (or its own error), and every
+    /// one that is pending is woken, so this never hangs.
+    #[test]
+    fn submitted_writes_share_commits_and_each_gets_its_own_result() {
+        use std::future::Future;
+        use std::task::{Context, Poll};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let unpark = Arc::new(Unpark(
+            std::thread::current(),
+            std::sync::atomic::AtomicUsize::new(0),
+        ));
+        let waker = std::task::Waker::from(unpark.clone());
+        let mut cx = Context::from_waker(&waker);
+        for round in 0..20u64 {
+            let mut pending: Vec<_> = (0..64u64)
+                .map(|i| {
+                    let n = round * 64 + i;
+                    let future = store.submit(move |ctx| {
+                        let mut table = ctx.txn().open_table(CHECKPOINTS)?;
+                        if n % 5 == 0 {
+                            return Err(StoreError::Validation(format!("refused {n}")));
+                        }
+                        table.insert(("submitted", n, 0u32), n)?;
+                        Ok(n)
+                    });
+                    (n, Box::pin(future))
+                })
+                .collect();
+            while !pending.is_empty() {
+                pending.retain_mut(|(n, future)| match future.as_mut().poll(&mut cx) {
+                    Poll::Pending => true,
+                    Poll::Ready(Ok(v)) => {
+                        assert_eq!(v, *n);
+                        false
+                    }
+                    Poll::Ready(Err(StoreError::Validation(m))) => {
+                        assert_eq!(m, format!("refused {n}"));
+                        false
+                    }
+                    Poll::Ready(Err(e)) => panic!("unexpected {e}"),
+                });
+                if !pending.is_empty() {
+                    std::thread::park_timeout(std::time::Duration::from_secs(10));
+                }
+            }
+        }
+        assert!(unpark.1.load(std::sync::atomic::Ordering::SeqCst) > 0);
+        drop(store);
+        let db = redb::Database::open(dir.path().join(crate::store::DATA_FILE)).unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(CHECKPOINTS).unwrap();
+        let kept = table
+            .range(("submitted", 0u64, 0u32)..=("submitted", u64::MAX, u32::MAX))
+            .unwrap()
+            .count();
+        assert_eq!(kept, 20 * 64 - 20 * 64 / 5);
     }
 
     #[test]

@@ -9,6 +9,16 @@ use crate::ApiError;
 use crate::request::Request;
 
 pub(crate) fn write(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    tables::batch_write_item(store, write_requests(req)?)?;
+    Ok(json!({ "UnprocessedItems": {} }))
+}
+
+pub(crate) async fn write_async(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    tables::batch_write_item_async(store, write_requests(req)?).await?;
+    Ok(json!({ "UnprocessedItems": {} }))
+}
+
+fn write_requests(req: &Request<'_>) -> Result<Vec<TableWrites>, ApiError> {
     let request_items = req.object("RequestItems")?;
     let mut tables = Vec::with_capacity(request_items.len());
     for (table, requests) in request_items {
@@ -26,8 +36,7 @@ pub(crate) fn write(store: &Store, req: &Request<'_>) -> Result<Value, ApiError>
             requests,
         });
     }
-    tables::batch_write_item(store, tables)?;
-    Ok(json!({ "UnprocessedItems": {} }))
+    Ok(tables)
 }
 
 fn write_request(value: &Value) -> Result<WriteRequest, ApiError> {

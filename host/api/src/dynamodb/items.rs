@@ -13,16 +13,25 @@ use crate::ApiError;
 use crate::request::Request;
 
 pub(crate) fn put(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    Ok(attributes(tables::put_item(store, put_request(req)?)?))
+}
+
+pub(crate) async fn put_async(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    Ok(attributes(
+        tables::put_item_async(store, put_request(req)?).await?,
+    ))
+}
+
+fn put_request(req: &Request<'_>) -> Result<PutItemRequest, ApiError> {
     refuse_legacy(req)?;
-    let request = PutItemRequest {
+    Ok(PutItemRequest {
         table: req.str("TableName")?.to_string(),
         item: item_member(req, "Item")?,
         condition: req.opt_str("ConditionExpression")?.map(str::to_string),
         expressions: expression_maps(req)?,
         return_values: return_values(req)?,
         return_old_on_failure: return_old_on_failure(req)?,
-    };
-    Ok(attributes(tables::put_item(store, request)?))
+    })
 }
 
 pub(crate) fn get(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
@@ -41,8 +50,21 @@ pub(crate) fn get(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
 }
 
 pub(crate) fn update(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    Ok(attributes(tables::update_item(
+        store,
+        update_request(req)?,
+    )?))
+}
+
+pub(crate) async fn update_async(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    Ok(attributes(
+        tables::update_item_async(store, update_request(req)?).await?,
+    ))
+}
+
+fn update_request(req: &Request<'_>) -> Result<UpdateItemRequest, ApiError> {
     refuse_legacy(req)?;
-    let request = UpdateItemRequest {
+    Ok(UpdateItemRequest {
         table: req.str("TableName")?.to_string(),
         key: item_member(req, "Key")?,
         update: req.opt_str("UpdateExpression")?.map(str::to_string),
@@ -50,21 +72,32 @@ pub(crate) fn update(store: &Store, req: &Request<'_>) -> Result<Value, ApiError
         expressions: expression_maps(req)?,
         return_values: return_values(req)?,
         return_old_on_failure: return_old_on_failure(req)?,
-    };
-    Ok(attributes(tables::update_item(store, request)?))
+    })
 }
 
 pub(crate) fn delete(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    Ok(attributes(tables::delete_item(
+        store,
+        delete_request(req)?,
+    )?))
+}
+
+pub(crate) async fn delete_async(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    Ok(attributes(
+        tables::delete_item_async(store, delete_request(req)?).await?,
+    ))
+}
+
+fn delete_request(req: &Request<'_>) -> Result<DeleteItemRequest, ApiError> {
     refuse_legacy(req)?;
-    let request = DeleteItemRequest {
+    Ok(DeleteItemRequest {
         table: req.str("TableName")?.to_string(),
         key: item_member(req, "Key")?,
         condition: req.opt_str("ConditionExpression")?.map(str::to_string),
         expressions: expression_maps(req)?,
         return_values: return_values(req)?,
         return_old_on_failure: return_old_on_failure(req)?,
-    };
-    Ok(attributes(tables::delete_item(store, request)?))
+    })
 }
 
 /// `{"Attributes": ...}` when there are any, else `{}`.

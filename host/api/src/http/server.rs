@@ -1,8 +1,10 @@
 //! `Server`: a loopback HTTP/1.1 listener in front of `Api::dispatch`.
 //!
-//! One tokio thread accepts connections and parses HTTP; each operation runs
-//! on tokio's blocking pool (the store is synchronous), so concurrent requests
-//! run concurrently and the store's group commit batches their writes.
+//! One tokio thread accepts connections and parses HTTP. A data-plane write
+//! (`crate::dispatch_async`) is checked on that thread and waits for its group
+//! commit as a future; every other operation runs on tokio's blocking pool.
+//! Either way concurrent requests run concurrently and the store's group
+//! commit batches their writes.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -182,11 +184,17 @@ async fn handle(
     Ok(response)
 }
 
-/// One operation: its target, its body, and the dispatcher on the blocking pool.
+/// One operation: its target, its body, and the dispatcher. A data-plane
+/// write waits for its group commit right here, holding no thread; any other
+/// operation runs on the blocking pool.
 async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Value, ApiError> {
     let operation = wire::target(req.headers())?;
     let body = read_body(req.into_body()).await?;
     let request = wire::parse_request(&body)?;
+    let request = match shared.api.dispatch_async(&operation, request) {
+        Ok(dispatching) => return dispatching.await,
+        Err(request) => request,
+    };
     let api = shared.api.clone();
     tokio::task::spawn_blocking(move || api.dispatch(&operation, &request))
         .await

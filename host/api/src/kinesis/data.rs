@@ -2,8 +2,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use eddy_store::Store;
-use eddy_store::streams::{self, IteratorStart, PutRecordEntry, validate};
+use eddy_store::streams::{self, IteratorStart, PutRecordEntry, PutResult, validate};
+use eddy_store::{Store, StoreError};
 use serde_json::{Map, Value, json};
 
 use super::{Checks, epoch_seconds, stream_name};
@@ -59,14 +59,24 @@ fn entry(
     })
 }
 
-pub(super) fn put_record(
-    store: &Store,
-    req: &Request<'_>,
-    body: &Map<String, Value>,
-) -> Result<Value, ApiError> {
+pub(super) fn put_record(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    let (name, entry) = put_record_request(req)?;
+    Ok(put_record_response(streams::put_record(
+        store, name, entry,
+    )?))
+}
+
+pub(super) async fn put_record_async(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    let (name, entry) = put_record_request(req)?;
+    Ok(put_record_response(
+        streams::put_record_async(store, name, entry).await?,
+    ))
+}
+
+fn put_record_request<'r>(req: &Request<'r>) -> Result<(&'r str, PutRecordEntry), ApiError> {
     let mut checks = Checks::default();
     let name = stream_name(req, &mut checks)?;
-    let entry = entry(body, String::new, &mut checks)?;
+    let entry = entry(req.body(), String::new, &mut checks)?;
     if let Some(seq) = req.opt_str("SequenceNumberForOrdering")? {
         // eddy orders every shard strictly anyway; the member is only shape-checked.
         if !sequence_shape_ok(seq) {
@@ -78,15 +88,32 @@ pub(super) fn put_record(
         }
     }
     checks.finish()?;
-    let result = streams::put_record(store, name, entry)?;
-    Ok(json!({
+    Ok((name, entry))
+}
+
+fn put_record_response(result: PutResult) -> Value {
+    json!({
         "ShardId": result.shard_id,
         "SequenceNumber": result.sequence_number,
         "EncryptionType": "NONE",
-    }))
+    })
 }
 
 pub(super) fn put_records(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    let (name, entries) = put_records_request(req)?;
+    Ok(put_records_response(streams::put_records(
+        store, name, entries,
+    )?))
+}
+
+pub(super) async fn put_records_async(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+    let (name, entries) = put_records_request(req)?;
+    Ok(put_records_response(
+        streams::put_records_async(store, name, entries).await?,
+    ))
+}
+
+fn put_records_request<'r>(req: &Request<'r>) -> Result<(&'r str, Vec<PutRecordEntry>), ApiError> {
     let mut checks = Checks::default();
     let name = stream_name(req, &mut checks)?;
     let mut entries = Vec::new();
@@ -105,7 +132,10 @@ pub(super) fn put_records(store: &Store, req: &Request<'_>) -> Result<Value, Api
         }
     }
     checks.finish()?;
-    let results = streams::put_records(store, name, entries)?;
+    Ok((name, entries))
+}
+
+fn put_records_response(results: Vec<Result<PutResult, StoreError>>) -> Value {
     let failed = results.iter().filter(|r| r.is_err()).count();
     let records: Vec<Value> = results
         .into_iter()
@@ -114,11 +144,11 @@ pub(super) fn put_records(store: &Store, req: &Request<'_>) -> Result<Value, Api
             Err(e) => json!({ "ErrorCode": e.aws_type(), "ErrorMessage": e.to_string() }),
         })
         .collect();
-    Ok(json!({
+    json!({
         "FailedRecordCount": failed,
         "Records": records,
         "EncryptionType": "NONE",
-    }))
+    })
 }
 
 /// AWS's pattern for sequence numbers in requests: `0|([1-9]\d{0,128})`.

@@ -20,7 +20,6 @@ use crate::request::{Request, lower_first};
 /// Runs one Kinesis operation (`name` without the `Kinesis_20131202.` prefix).
 pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value, ApiError> {
     let req = Request::new(request, "ValidationException");
-    let empty = serde_json::Map::new();
     match operation {
         "CreateStream" => control::create_stream(store, &req),
         "DeleteStream" => control::delete_stream(store, &req),
@@ -30,7 +29,7 @@ pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value
         "ListShards" => control::list_shards(store, &req),
         "IncreaseStreamRetentionPeriod" => control::increase_retention(store, &req),
         "DecreaseStreamRetentionPeriod" => control::decrease_retention(store, &req),
-        "PutRecord" => data::put_record(store, &req, request.as_object().unwrap_or(&empty)),
+        "PutRecord" => data::put_record(store, &req),
         "PutRecords" => data::put_records(store, &req),
         "GetShardIterator" => data::get_shard_iterator(store, &req),
         "GetRecords" => data::get_records(store, &req),
@@ -38,6 +37,24 @@ pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value
             "{}.{operation}",
             crate::KINESIS
         ))),
+    }
+}
+
+/// The operations `crate::dispatch_async` runs: writes, which wait only on
+/// the group commit.
+pub(crate) const ASYNC_WRITES: [&str; 2] = ["PutRecord", "PutRecords"];
+
+/// Runs one of `ASYNC_WRITES` as a future.
+pub(crate) async fn dispatch_write(
+    store: &Store,
+    operation: &str,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let req = Request::new(request, "ValidationException");
+    match operation {
+        "PutRecord" => data::put_record_async(store, &req).await,
+        "PutRecords" => data::put_records_async(store, &req).await,
+        _ => dispatch(store, operation, request),
     }
 }
 

@@ -29,7 +29,10 @@ pub use meta::{
     SHARD_LIMIT, ShardInfo, StreamMeta, StreamMode, create_stream, create_stream_with_mode,
     delete_stream, describe_stream, list_streams,
 };
-pub use put::{PutRecordEntry, PutResult, put_record, put_record_in, put_records};
+pub use put::{
+    PutRecordEntry, PutResult, put_record, put_record_async, put_record_in, put_records,
+    put_records_async,
+};
 pub use retention::{decrease_retention_period, increase_retention_period, trim_expired};
 
 #[cfg(test)]

@@ -132,6 +132,19 @@ pub fn put_record(store: &Store, stream: &str, entry: PutRecordEntry) -> Result<
     store.write(move |ctx| put_record_in(ctx, &account, &stream, &entry))
 }
 
+/// `put_record` for async callers (see `Store::submit`).
+pub async fn put_record_async(
+    store: &Store,
+    stream: &str,
+    entry: PutRecordEntry,
+) -> Result<PutResult> {
+    let account = store.options().account.clone();
+    let stream = stream.to_string();
+    store
+        .submit(move |ctx| put_record_in(ctx, &account, &stream, &entry))
+        .await
+}
+
 /// PutRecords: appends up to 500 records in request order, in one commit.
 /// A malformed entry, too many records or more than 5 MiB refuses the whole
 /// request (as AWS does); the per-record results leave room for per-record
@@ -140,7 +153,28 @@ pub fn put_records(
     store: &Store,
     stream: &str,
     entries: Vec<PutRecordEntry>,
-) -> Result<Vec<Result<PutResult, StoreError>>> {
+) -> Result<PutRecordsResults> {
+    store.write(put_records_job(store, stream, entries)?)
+}
+
+/// `put_records` for async callers (see `Store::submit`).
+pub async fn put_records_async(
+    store: &Store,
+    stream: &str,
+    entries: Vec<PutRecordEntry>,
+) -> Result<PutRecordsResults> {
+    store.submit(put_records_job(store, stream, entries)?).await
+}
+
+/// PutRecords' results: one per entry, in request order.
+type PutRecordsResults = Vec<Result<PutResult, StoreError>>;
+
+/// PutRecords checked on the caller's thread, as the writer job that appends it.
+fn put_records_job(
+    store: &Store,
+    stream: &str,
+    entries: Vec<PutRecordEntry>,
+) -> Result<impl FnOnce(&mut WriteCtx<'_>) -> Result<PutRecordsResults> + Send + 'static> {
     let mut failures = validate::name(stream, "streamName");
     failures.extend(check_count(entries.len()));
     validate::check(failures)?;
@@ -157,7 +191,7 @@ pub fn put_records(
     }
     let account = store.options().account.clone();
     let stream = stream.to_string();
-    store.write(move |ctx| {
+    Ok(move |ctx: &mut WriteCtx<'_>| {
         let meta = meta::load_in(ctx, &account, &stream)?;
         let shards: Vec<u32> = hashes
             .iter()

@@ -63,6 +63,13 @@ pub fn batch_write_item(store: &Store, tables: Vec<TableWrites>) -> Result<()> {
     store.write(move |ctx| batch_write_item_in(ctx, &tables))
 }
 
+/// `batch_write_item` for async callers (see `Store::submit`).
+pub async fn batch_write_item_async(store: &Store, tables: Vec<TableWrites>) -> Result<()> {
+    store
+        .submit(move |ctx| batch_write_item_in(ctx, &tables))
+        .await
+}
+
 /// BatchWriteItem inside the caller's write job.
 pub fn batch_write_item_in(ctx: &mut WriteCtx<'_>, tables: &[TableWrites]) -> Result<()> {
     let total: usize = tables.iter().map(|t| t.requests.len()).sum();

@@ -148,6 +148,13 @@ pub fn put_item(store: &Store, request: PutItemRequest) -> Result<Option<Item>> 
     Ok(returned)
 }
 
+/// `put_item` for async callers (see `Store::submit`).
+pub async fn put_item_async(store: &Store, request: PutItemRequest) -> Result<Option<Item>> {
+    let prepared = PreparedPut::new(request)?;
+    let (returned, _prepared) = store.submit(move |ctx| prepared.run(ctx)).await?;
+    Ok(returned)
+}
+
 /// A PutItem checked and encoded on the caller's thread (see `put_item`).
 struct PreparedPut {
     request: PutItemRequest,
@@ -219,6 +226,11 @@ pub fn delete_item(store: &Store, request: DeleteItemRequest) -> Result<Option<I
     store.write(move |ctx| delete_item_in(ctx, &request))
 }
 
+/// `delete_item` for async callers (see `Store::submit`).
+pub async fn delete_item_async(store: &Store, request: DeleteItemRequest) -> Result<Option<Item>> {
+    store.submit(move |ctx| delete_item_in(ctx, &request)).await
+}
+
 /// DeleteItem inside the caller's write job. Deleting a missing item succeeds
 /// and changes nothing (no change record).
 pub fn delete_item_in(ctx: &mut WriteCtx<'_>, request: &DeleteItemRequest) -> Result<Option<Item>> {
@@ -229,6 +241,11 @@ pub fn delete_item_in(ctx: &mut WriteCtx<'_>, request: &DeleteItemRequest) -> Re
 /// UpdateItem in its own write job.
 pub fn update_item(store: &Store, request: UpdateItemRequest) -> Result<Option<Item>> {
     store.write(move |ctx| update_item_in(ctx, &request))
+}
+
+/// `update_item` for async callers (see `Store::submit`).
+pub async fn update_item_async(store: &Store, request: UpdateItemRequest) -> Result<Option<Item>> {
+    store.submit(move |ctx| update_item_in(ctx, &request)).await
 }
 
 /// UpdateItem inside the caller's write job. An update of a missing item
@@ -295,6 +312,10 @@ pub(crate) fn parse_condition(
     maps: &ExpressionMaps,
     text: Option<&str>,
 ) -> Result<Option<Condition>> {
+    if text.is_none() && maps.names.is_none() && maps.values.is_none() {
+        // Nothing to parse or to find unused (the common unconditional write).
+        return Ok(None);
+    }
     let mut cx = maps.context()?;
     let condition = text
         .map(|t| cx.parse_condition(t, "ConditionExpression"))

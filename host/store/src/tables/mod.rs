@@ -29,14 +29,15 @@ pub mod query;
 mod tests;
 
 pub use batch::{
-    TableGets, TableWrites, WriteRequest, batch_get_item, batch_write_item, batch_write_item_in,
+    TableGets, TableWrites, WriteRequest, batch_get_item, batch_write_item, batch_write_item_async,
+    batch_write_item_in,
 };
 pub use change_streams::{ChangeLog, ChangeRecord, change_log, read_changes, trim_expired};
 pub use changes::{CHANGE_SHARD, EventName};
 pub use items::{
     DeleteItemRequest, ExpressionMaps, GetItemRequest, PutItemRequest, ReturnValues,
-    UpdateItemRequest, delete_item, delete_item_in, get_item, put_item, put_item_in, update_item,
-    update_item_in,
+    UpdateItemRequest, delete_item, delete_item_async, delete_item_in, get_item, put_item,
+    put_item_async, put_item_in, update_item, update_item_async, update_item_in,
 };
 pub use meta::{
     BillingMode, ChangeStream, CreateTable, KeyAttr, StreamChange, StreamViewType,
