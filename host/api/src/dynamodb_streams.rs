@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::ApiError;
 use crate::dynamodb::tables::key_schema_json;
 use crate::request::Request;
+use crate::response::object;
 
 /// Runs one DynamoDB Streams operation.
 pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value, ApiError> {
@@ -122,7 +123,7 @@ fn get_shard_iterator(store: &Store, req: &Request<'_>) -> Result<Value, ApiErro
 fn get_records(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
     let limit = limit(req, 1000)?.unwrap_or(1000);
     let result = change_streams::get_records(store, req.str("ShardIterator")?, limit)?;
-    let mut out = json!({ "Records": result.records });
+    let mut out = object([("Records", Value::from(result.records))]);
     if let Some(next) = result.next_iterator {
         out["NextShardIterator"] = json!(next);
     }

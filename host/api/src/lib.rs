@@ -14,6 +14,7 @@ pub mod lambda;
 pub mod logs;
 pub mod metrics;
 mod request;
+mod response;
 mod services;
 
 use std::future::Future;

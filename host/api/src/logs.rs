@@ -13,6 +13,7 @@ use eddy_store::timefmt::iso_ms;
 use serde_json::{Value, json};
 
 use crate::request::Request;
+use crate::response::object;
 use crate::{Api, ApiError};
 
 /// The prefix of every function's log group.
@@ -221,7 +222,10 @@ fn filter_log_events(api: &Api, req: &Request<'_>) -> Result<Value, ApiError> {
         }
         query.after = last;
     };
-    let mut body = json!({ "events": events, "searchedLogStreams": [] });
+    let mut body = object([
+        ("events", Value::Array(events)),
+        ("searchedLogStreams", Value::Array(Vec::new())),
+    ]);
     if let (Some(cursor), Some(map)) = (next, body.as_object_mut()) {
         map.insert("nextToken".into(), token(cursor, false).into());
     }

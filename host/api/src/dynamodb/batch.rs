@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::ApiError;
 use crate::request::Request;
+use crate::response::object;
 
 pub(crate) fn write(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
     tables::batch_write_item(store, write_requests(req)?)?;
@@ -94,5 +95,8 @@ pub(crate) fn get(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
             Value::Array(items.iter().map(item_to_json).collect()),
         );
     }
-    Ok(json!({ "Responses": responses, "UnprocessedKeys": {} }))
+    Ok(object([
+        ("Responses", Value::Object(responses)),
+        ("UnprocessedKeys", Value::Object(Map::new())),
+    ]))
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::{Checks, epoch_seconds, stream_name};
 use crate::ApiError;
 use crate::request::Request;
+use crate::response::object;
 
 /// ShardIteratorType's values, in the order AWS lists them in its message.
 const ITERATOR_TYPES: [&str; 5] = [
@@ -265,9 +266,9 @@ pub(super) fn get_records(store: &Store, req: &Request<'_>) -> Result<Value, Api
             Value::Object(record)
         })
         .collect();
-    Ok(json!({
-        "Records": records,
-        "NextShardIterator": page.next_shard_iterator,
-        "MillisBehindLatest": page.millis_behind_latest,
-    }))
+    Ok(object([
+        ("Records", Value::Array(records)),
+        ("NextShardIterator", Value::String(page.next_shard_iterator)),
+        ("MillisBehindLatest", Value::from(page.millis_behind_latest)),
+    ]))
 }
