@@ -107,12 +107,41 @@ pub struct LogGroup {
 /// fit (see `log_block`): one call costs O(1) B-tree operations per function
 /// written, not one per line.
 pub fn append_logs_in(ctx: &WriteCtx<'_>, blocks: &[NewLogBlock]) -> Result<()> {
-    let mut groups = ctx.txn().open_table(LOG_GROUPS)?;
-    let mut table = ctx.txn().open_table(LOG_BLOCKS)?;
+    plan_logs_in(ctx, blocks)?.write_in(ctx)
+}
+
+/// The rows `append_logs_in` writes, packed and numbered; everything that
+/// can refuse an append happens while planning, so a refused append has
+/// written nothing.
+pub(crate) struct PlannedLogs<'b> {
+    groups: Vec<PlannedGroup<'b>>,
+}
+
+struct PlannedGroup<'b> {
+    function: &'b str,
+    created: u64,
+    next: u64,
+    bytes: u64,
+    blocks: Vec<(u32, log_block::Packed)>,
+}
+
+/// Plans `append_logs_in` without writing.
+pub(crate) fn plan_logs_in<'b>(
+    ctx: &WriteCtx<'_>,
+    blocks: &'b [NewLogBlock],
+) -> Result<PlannedLogs<'b>> {
+    if blocks.is_empty() {
+        // Nothing to open: most commits carry no log lines.
+        return Ok(PlannedLogs { groups: Vec::new() });
+    }
+    let groups_table = ctx.txn().open_table(LOG_GROUPS)?;
+    let mut groups = Vec::new();
     for (function, versions) in by_function(blocks) {
-        let (created, mut next, mut bytes) = groups
+        let (created, mut next, mut bytes) = groups_table
             .get(function)?
             .map_or((ctx.now_ms, 0, 0), |g| g.value());
+        let first = next;
+        let mut packed_blocks = Vec::new();
         for (version, mut lines) in versions {
             // Stable: lines of the same millisecond keep their recorded order.
             lines.sort_by_key(|line| line.timestamp_ms);
@@ -123,22 +152,48 @@ pub fn append_logs_in(ctx: &WriteCtx<'_>, blocks: &[NewLogBlock]) -> Result<()> 
                     )));
                 }
                 let packed = log_block::pack(run)?;
+                next = next.saturating_add(1);
+                bytes = bytes.saturating_add(packed.bytes);
+                packed_blocks.push((version, packed));
+            }
+        }
+        groups.push(PlannedGroup {
+            function,
+            created,
+            next: first,
+            bytes,
+            blocks: packed_blocks,
+        });
+    }
+    Ok(PlannedLogs { groups })
+}
+
+impl PlannedLogs<'_> {
+    /// Writes the planned blocks and group heads, trimming each group.
+    pub(crate) fn write_in(self, ctx: &WriteCtx<'_>) -> Result<()> {
+        if self.groups.is_empty() {
+            return Ok(());
+        }
+        let mut groups = ctx.txn().open_table(LOG_GROUPS)?;
+        let mut table = ctx.txn().open_table(LOG_BLOCKS)?;
+        for group in self.groups {
+            let mut next = group.next;
+            for (version, packed) in &group.blocks {
                 let value = (
                     ctx.now_ms,
-                    version,
+                    *version,
                     packed.last_ms,
                     packed.bytes,
                     packed.lines.as_slice(),
                 );
-                table.insert((function, packed.first_ms, next), value)?;
+                table.insert((group.function, packed.first_ms, next), value)?;
                 next = next.saturating_add(1);
-                bytes = bytes.saturating_add(packed.bytes);
             }
+            let bytes = trim(ctx.now_ms, &mut table, group.function, group.bytes)?;
+            groups.insert(group.function, (group.created, next, bytes))?;
         }
-        let bytes = trim(ctx.now_ms, &mut table, function, bytes)?;
-        groups.insert(function, (created, next, bytes))?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// `blocks`' lines grouped by function, then version.

@@ -124,24 +124,54 @@ pub fn merge_bucket_in(
     minute: u64,
     bucket: &MetricBucket,
 ) -> Result<()> {
-    let mut table = ctx.txn().open_table(METRIC_BUCKETS)?;
-    let key = (function, minute_of(minute));
-    let mut merged = match table.get(key)? {
+    plan_bucket_in(ctx, function, minute, bucket)?.write_in(ctx)
+}
+
+/// A bucket merged with the stored one and encoded, not yet written: what
+/// can refuse a merge (a stored bucket that does not decode) happens here.
+pub(crate) struct PlannedBucket<'f> {
+    function: &'f str,
+    minute: u64,
+    encoded: Vec<u8>,
+}
+
+/// Plans `merge_bucket_in` without writing.
+pub(crate) fn plan_bucket_in<'f>(
+    ctx: &WriteCtx<'_>,
+    function: &'f str,
+    minute: u64,
+    bucket: &MetricBucket,
+) -> Result<PlannedBucket<'f>> {
+    let table = ctx.txn().open_table(METRIC_BUCKETS)?;
+    let minute = minute_of(minute);
+    let mut merged = match table.get((function, minute))? {
         Some(found) => MetricBucket::decode(found.value())?,
         None => MetricBucket::default(),
     };
     merged.merge(bucket);
-    table.insert(key, merged.encode()?.as_slice())?;
-    let horizon = ctx.now_ms.saturating_sub(METRIC_RETENTION_MS);
-    let expired: Vec<u64> = table
-        .range((function, 0)..(function, horizon))?
-        .take(TRIM_BATCH)
-        .map(|entry| entry.map(|(k, _)| k.value().1))
-        .collect::<std::result::Result<_, _>>()?;
-    for minute in expired {
-        table.remove((function, minute))?;
+    Ok(PlannedBucket {
+        function,
+        minute,
+        encoded: merged.encode()?,
+    })
+}
+
+impl PlannedBucket<'_> {
+    /// Writes the merged bucket and trims the function's expired ones.
+    pub(crate) fn write_in(self, ctx: &WriteCtx<'_>) -> Result<()> {
+        let mut table = ctx.txn().open_table(METRIC_BUCKETS)?;
+        table.insert((self.function, self.minute), self.encoded.as_slice())?;
+        let horizon = ctx.now_ms.saturating_sub(METRIC_RETENTION_MS);
+        let expired: Vec<u64> = table
+            .range((self.function, 0)..(self.function, horizon))?
+            .take(TRIM_BATCH)
+            .map(|entry| entry.map(|(k, _)| k.value().1))
+            .collect::<std::result::Result<_, _>>()?;
+        for minute in expired {
+            table.remove((self.function, minute))?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// `function`'s buckets whose minute starts in `start_ms..end_ms`, oldest first

@@ -56,13 +56,20 @@ impl TelemetryBatch {
 }
 
 /// Writes `batch` inside the caller's write job (one commit with whatever
-/// else the job writes).
+/// else the job writes). All or nothing: everything that can refuse the
+/// batch comes before its first write, so a caller that keeps a refused
+/// batch to write again later duplicates no log line and counts no
+/// invocation twice.
 pub fn write_batch_in(ctx: &WriteCtx<'_>, batch: &TelemetryBatch) -> Result<()> {
-    if !batch.logs.is_empty() {
-        append_logs_in(ctx, &batch.logs)?;
-    }
-    for ((function, minute), bucket) in &batch.metrics {
-        merge_bucket_in(ctx, function, *minute, bucket)?;
+    let logs = logs::plan_logs_in(ctx, &batch.logs)?;
+    let buckets = batch
+        .metrics
+        .iter()
+        .map(|((function, minute), bucket)| metrics::plan_bucket_in(ctx, function, *minute, bucket))
+        .collect::<Result<Vec<_>>>()?;
+    logs.write_in(ctx)?;
+    for bucket in buckets {
+        bucket.write_in(ctx)?;
     }
     Ok(())
 }

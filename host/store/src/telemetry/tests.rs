@@ -188,6 +188,52 @@ fn old_events_expire_and_the_oldest_go_past_the_byte_limit() {
     assert_eq!(kept.events.first().map(|e| e.timestamp_ms), Some(now + 5));
 }
 
+/// A batch the store refuses part-way (here: one function's log group has
+/// run out of sequence numbers) writes nothing at all, so the runtime can
+/// keep it and write it again later without duplicating a line or counting
+/// an invocation twice.
+#[test]
+fn a_refused_batch_writes_nothing() {
+    let clock = Clock::manual(T0);
+    let (_dir, store) = open(&clock);
+    store
+        .write(|ctx| {
+            let mut groups = ctx.txn().open_table(crate::schema::LOG_GROUPS)?;
+            groups.insert("z-full", (T0, super::log_block::MAX_BLOCK_SEQUENCE + 1, 0))?;
+            Ok(())
+        })
+        .unwrap();
+    let batch = || {
+        let mut batch = TelemetryBatch::default();
+        batch.logs.push(event("a", 1, T0, "once"));
+        batch.bucket("a", T0).invocations += 1;
+        batch
+    };
+    let mut refused = batch();
+    refused.logs.push(event("z-full", 1, T0, "no room"));
+    let outcome = store.write(move |ctx| write_batch_in(ctx, &refused));
+    assert!(
+        matches!(outcome, Err(crate::StoreError::LimitExceeded(_))),
+        "{outcome:?}"
+    );
+    assert!(
+        read_logs(&store, "a", &query(10))
+            .unwrap()
+            .events
+            .is_empty()
+    );
+    assert!(read_buckets(&store, "a", 0, u64::MAX).unwrap().is_empty());
+    // Written again without the refused part: each line and count once.
+    write(&store, batch());
+    assert_eq!(
+        messages(&read_logs(&store, "a", &query(10)).unwrap()),
+        ["once"]
+    );
+    let buckets = read_buckets(&store, "a", 0, u64::MAX).unwrap();
+    assert_eq!(buckets.len(), 1);
+    assert_eq!(buckets[0].1.invocations, 1);
+}
+
 #[test]
 fn buckets_merge_across_writes_and_read_by_minute() {
     let clock = Clock::manual(T0);
