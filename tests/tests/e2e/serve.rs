@@ -153,8 +153,26 @@ fn assert_aws_error(response: &eddy_tests::HttpResponse, status: u16, kind: &str
     assert!(body["message"].is_string(), "{body}");
 }
 
+/// Runs `work(t)` for t in 0..threads, each on its own thread, and waits for all.
+fn in_parallel(threads: usize, work: impl Fn(usize) + Send + Sync + 'static) {
+    let work = std::sync::Arc::new(work);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let work = work.clone();
+            std::thread::spawn(move || work(t))
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("a client thread");
+    }
+}
+
+/// Concurrent connections share group commits (awaited on the server's
+/// connection thread), yet each gets its own answer: every put lands, a
+/// refused condition fails only its own request, and every counted ADD
+/// lands exactly once.
 #[test]
-fn concurrent_requests_all_land() {
+fn concurrent_conditional_writes_each_get_their_own_answer() {
     let eddy = Eddy::new();
     let mut server = eddy.serve();
     assert_eq!(
@@ -162,31 +180,48 @@ fn concurrent_requests_all_land() {
         200
     );
     let addr = server.addr();
-    let writers: Vec<_> = (0..8)
-        .map(|t| {
-            std::thread::spawn(move || {
-                for n in 0..25 {
-                    let item = json!({"TableName": "Music", "Item": {"Artist": {"S": format!("{t}-{n}")}}});
-                    let put = http(
-                        addr,
-                        "POST",
-                        "/",
-                        &[("X-Amz-Target", "DynamoDB_20120810.PutItem")],
-                        item.to_string().as_bytes(),
-                    );
-                    assert_eq!(put.status, 200, "{}", put.body);
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.join().expect("a writer thread");
-    }
+    let post = move |target: &str, body: Value| {
+        http(
+            addr,
+            "POST",
+            "/",
+            &[("X-Amz-Target", target)],
+            body.to_string().as_bytes(),
+        )
+    };
+    in_parallel(16, move |t| {
+        for n in 0..20 {
+            let artist = json!({"Artist": {"S": format!("{t}-{n}")}});
+            let put = json!({"TableName": "Music", "Item": artist, "ConditionExpression": "attribute_not_exists(Artist)"});
+            let first = post("DynamoDB_20120810.PutItem", put.clone());
+            assert_eq!(first.status, 200, "{}", first.body);
+            let again = post("DynamoDB_20120810.PutItem", put);
+            assert_eq!(again.status, 400, "{}", again.body);
+            assert_eq!(again.json()["__type"], "ConditionalCheckFailedException");
+            let add = json!({
+                "TableName": "Music", "Key": {"Artist": {"S": "counter"}},
+                "UpdateExpression": "ADD Plays :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            });
+            let added = post("DynamoDB_20120810.UpdateItem", add);
+            assert_eq!(added.status, 200, "{}", added.body);
+        }
+    });
+    let counter = server.post(
+        "DynamoDB_20120810.GetItem",
+        r#"{"TableName":"Music","Key":{"Artist":{"S":"counter"}}}"#,
+    );
+    assert_eq!(
+        counter.json()["Item"]["Plays"],
+        json!({"N": "320"}),
+        "{}",
+        counter.body
+    );
     let scan = server.post(
         "DynamoDB_20120810.Scan",
         r#"{"TableName":"Music","Select":"COUNT"}"#,
     );
-    assert_eq!(scan.json()["Count"], json!(200), "{}", scan.body);
+    assert_eq!(scan.json()["Count"], json!(321), "{}", scan.body);
 }
 
 #[test]
