@@ -4,14 +4,13 @@
 //! command on that directory work through it (see `crate::remote`).
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use eddy_api::Api;
 use eddy_api::http::Server;
-use eddy_store::{Durability, Store, StoreError, StoreOptions};
+use eddy_store::{Store, StoreError};
 use eddy_triggers::Triggers;
 
 use super::Ctx;
@@ -31,7 +30,7 @@ pub struct ServeArgs {
 
 /// Serves the context's data directory until SIGINT or SIGTERM.
 pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
-    let (data_dir, durability) = (ctx.data_dir(), ctx.durability());
+    let data_dir = ctx.data_dir();
     let server = Server::bind(args.listen).map_err(|e| bind_error(args.listen, e))?;
     let addr = server.local_addr();
     if !addr.ip().is_loopback() {
@@ -42,7 +41,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let mut claim = Claim::take(data_dir, addr)?;
-    let store = open_store(data_dir, durability)?;
+    let store = open_store(ctx)?;
     let api = Arc::new(Api::new(store));
     let functions = api.functions()?;
     // The event source mappings run for as long as the server does.
@@ -80,15 +79,12 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
 
 /// Opens the store, waiting up to `remote::STARTUP_WAIT` while another eddy
 /// command holds the directory: that command finishes, then the server has it.
-fn open_store(data_dir: &Path, durability: Durability) -> Result<Store> {
-    let options = StoreOptions {
-        durability,
-        ..StoreOptions::default()
-    };
+fn open_store(ctx: &Ctx) -> Result<Store> {
+    let data_dir = ctx.data_dir();
     let deadline = Instant::now() + remote::STARTUP_WAIT;
     let mut said = false;
     loop {
-        match Store::open(data_dir, options.clone()) {
+        match ctx.open() {
             Err(StoreError::DirectoryLocked(_)) if Instant::now() < deadline => {
                 if !said {
                     eprintln!(
@@ -104,11 +100,7 @@ fn open_store(data_dir: &Path, durability: Durability) -> Result<Store> {
                 data_dir.display(),
                 remote::STARTUP_WAIT
             ),
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("cannot open the data directory {}", data_dir.display())
-                });
-            }
+            Err(e) => return Err(ctx.open_error(e)),
             Ok(store) => return Ok(store),
         }
     }
