@@ -45,7 +45,15 @@ const METRICS: [(&str, &[&str], &[&str]); 6] = [
 ];
 
 /// Minute (epoch s) → metric name → its statistics.
-type Rows = BTreeMap<u64, Map<String, Value>>;
+pub(super) type Rows = BTreeMap<u64, Map<String, Value>>;
+
+/// `name`'s metrics (the ones `eddy metrics` shows) from `start_ms` to
+/// `end_ms`, by minute.
+pub(super) fn fetch_rows(ctx: &Ctx, name: &str, start_ms: u64, end_ms: u64) -> Result<Rows> {
+    let mut rows = Rows::new();
+    fetch(ctx, name, start_ms, end_ms, &mut rows)?;
+    Ok(rows)
+}
 
 fn fetch(ctx: &Ctx, name: &str, start_ms: u64, end_ms: u64, rows: &mut Rows) -> Result<()> {
     for (metric, stats, extended) in METRICS {
@@ -76,7 +84,7 @@ fn fetch(ctx: &Ctx, name: &str, start_ms: u64, end_ms: u64, rows: &mut Rows) -> 
 }
 
 /// A metric's value in a row as the table and JSON show it.
-fn stat(row: &Map<String, Value>, metric: &str, stat: &str) -> f64 {
+pub(super) fn stat(row: &Map<String, Value>, metric: &str, stat: &str) -> f64 {
     let point = row.get(metric);
     let value = match stat {
         "p99" => point.and_then(|p| p["ExtendedStatistics"]["p99"].as_f64()),

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::checklist::Objective;
 use super::{Lab, ensure_function, ensure_trigger, step, task, wait_for};
+use crate::commands::metrics;
 
 const STREAM: &str = "Lab-Stream";
 const FUNCTION: &str = "ProcessKinesisRecords";
@@ -153,66 +154,32 @@ fn log_lines(lab: &Lab<'_>, since_ms: u64) -> Result<Vec<String>> {
         .unwrap_or_default())
 }
 
-/// The Monitor tab: Invocations and Duration since the lab started.
+/// The Monitor tab: Invocations and Duration since the lab started, read the
+/// way `eddy metrics` reads them.
 fn show_metrics(lab: &Lab<'_>, since_s: u64) -> Result<()> {
-    let invocations = statistic(lab, "Invocations", "Sum", since_s)?;
-    let duration = statistic(lab, "Duration", "Average", since_s)?;
-    let total: f64 = invocations.iter().map(|(_, v)| v).sum();
+    let now_ms = eddy_store::Clock::System.now_ms();
+    let start_ms = since_s.saturating_sub(60).saturating_mul(1000);
+    let rows = metrics::fetch_rows(lab.ctx, FUNCTION, start_ms, now_ms + 60_000)?;
     step("Monitor: minute                  Invocations  Duration avg (ms)");
-    for (time, count) in &invocations {
-        let avg = duration
-            .iter()
-            .find(|(t, _)| t == time)
-            .map_or(String::from("-"), |(_, d)| format!("{d:.3}"));
+    let mut total = 0.0;
+    let mut timed = false;
+    for (minute, row) in &rows {
+        let count = metrics::stat(row, "Invocations", "Sum");
+        let avg = row
+            .contains_key("Duration")
+            .then(|| metrics::stat(row, "Duration", "Average"));
+        total += count;
+        timed |= avg.is_some();
+        let time = eddy_store::timefmt::iso_ms(minute.saturating_mul(1000));
+        let avg = avg.map_or(String::from("-"), |d| format!("{d:.3}"));
         step(&format!("         {time:<24}{count:>11}  {avg:>17}"));
     }
-    let ok = total >= TESTS as f64 && !duration.is_empty();
     lab.check(
         Objective::MonitorWithMetrics,
-        ok,
+        total >= TESTS as f64 && timed,
         &format!("metrics show {total} invocations and their Duration"),
     );
     Ok(())
-}
-
-/// (timestamp, value) of one statistic of the function's metric, per minute.
-fn statistic(lab: &Lab<'_>, metric: &str, stat: &str, since_s: u64) -> Result<Vec<(String, f64)>> {
-    let response = lab.call(
-        "GraniteServiceVersion20100801.GetMetricStatistics",
-        json!({
-            "Namespace": "AWS/Lambda",
-            "MetricName": metric,
-            "Dimensions": [{"Name": "FunctionName", "Value": FUNCTION}],
-            "StartTime": since_s.saturating_sub(60),
-            "EndTime": (eddy_store::Clock::System.now_ms() / 1000) + 60,
-            "Period": 60,
-            "Statistics": [stat]
-        }),
-    )?;
-    let mut points: Vec<(String, f64)> = response["Datapoints"]
-        .as_array()
-        .map(|points| {
-            points
-                .iter()
-                .filter_map(|p| Some((timestamp(&p["Timestamp"]), p[stat].as_f64()?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    points.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(points)
-}
-
-/// A datapoint's Timestamp (epoch seconds in CloudWatch's JSON protocol) as
-/// an ISO-8601 time.
-fn timestamp(value: &Value) -> String {
-    match value {
-        Value::Number(n) => n.as_f64().map_or_else(
-            || n.to_string(),
-            |s| eddy_store::timefmt::iso_ms((s * 1000.0) as u64),
-        ),
-        Value::String(s) => s.clone(),
-        _ => String::from("?"),
-    }
 }
 
 /// The START ... REPORT log of an Invoke with LogType Tail.
