@@ -89,20 +89,20 @@ const LEGACY: [(&str, &str); 7] = [
 ];
 
 /// Refuses legacy (non-expression) parameters with a clear message.
-/// It walks the request's few members rather than looking up seven names:
-/// every item operation pays for this check.
+/// It compares names against the request's few members rather than looking
+/// each up (hashing it): every item operation pays for this check.
 pub(crate) fn refuse_legacy(req: &Request<'_>) -> Result<(), ApiError> {
-    for (member, value) in req.body() {
-        let Some((legacy, instead)) = LEGACY.iter().find(|(legacy, _)| legacy == member) else {
-            continue;
-        };
-        if !value.is_null() {
-            return Err(ApiError::validation(format!(
-                "eddy does not support the legacy parameter {legacy}; use {instead} instead"
-            )));
-        }
+    let present = |legacy: &str| {
+        req.body()
+            .iter()
+            .any(|(member, value)| member == legacy && !value.is_null())
+    };
+    match LEGACY.iter().find(|(legacy, _)| present(legacy)) {
+        Some((legacy, instead)) => Err(ApiError::validation(format!(
+            "eddy does not support the legacy parameter {legacy}; use {instead} instead"
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A required item or key member in DynamoDB JSON.

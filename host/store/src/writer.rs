@@ -280,7 +280,8 @@ impl<R> Future for WriteFuture<R> {
     type Output = Result<R>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
-        let waiter = match &mut self.get_mut().0 {
+        let state = &mut self.get_mut().0;
+        let waiter = match state {
             Ok(waiter) => waiter,
             Err(error) => {
                 return Poll::Ready(Err(error.take().unwrap_or_else(|| {
@@ -288,21 +289,22 @@ impl<R> Future for WriteFuture<R> {
                 })));
             }
         };
-        let Ok(mut slot) = waiter.slot.lock() else {
-            return Poll::Ready(Err(StoreError::Storage(
-                "a request's answer was lost".into(),
-            )));
-        };
-        match slot.done.take() {
-            Some(done) => Poll::Ready(done.result),
-            None => {
-                match &slot.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    _ => slot.waker = Some(cx.waker().clone()),
+        let done = match waiter.slot.lock() {
+            Ok(mut slot) => match slot.done.take() {
+                Some(done) => Ok(done.result),
+                None => {
+                    match &slot.waker {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        _ => slot.waker = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
                 }
-                Poll::Pending
-            }
-        }
+            },
+            Err(_) => Err(StoreError::Storage("a request's answer was lost".into())),
+        };
+        // Answered once: a later poll says so instead of waiting forever.
+        *state = Err(None);
+        Poll::Ready(done.unwrap_or_else(Err))
     }
 }
 
@@ -405,7 +407,11 @@ impl WriterLoop {
         let gathering = Gathering::new(self, expected);
         let mut replies = Vec::with_capacity(expected);
         let mut poisoned = !run_job(first, &mut ctx, &mut replies);
-        while !poisoned && replies.len() < MAX_JOBS_PER_COMMIT {
+        // Arrivals keep joining while they come back to back, but only for so
+        // long: a steady stream must not hold the commit (and, relaxed, its
+        // fsync window) open.
+        let taking_until = Instant::now() + MAX_GATHER;
+        while !poisoned && replies.len() < MAX_JOBS_PER_COMMIT && Instant::now() < taking_until {
             match rx.try_recv() {
                 Ok(job) => poisoned = !run_job(job, &mut ctx, &mut replies),
                 Err(_) if gathering.waits_for(replies.len()) => {
@@ -877,6 +883,19 @@ mod tests {
             }
         }
         assert!(unpark.1.load(std::sync::atomic::Ordering::SeqCst) > 0);
+        // A future polled again after its answer says so, never waits forever.
+        let mut done = Box::pin(store.submit(|_| Ok(7u64)));
+        let answer = loop {
+            match done.as_mut().poll(&mut cx) {
+                Poll::Ready(answer) => break answer,
+                Poll::Pending => std::thread::park_timeout(std::time::Duration::from_secs(10)),
+            }
+        };
+        assert_eq!(answer.unwrap(), 7);
+        assert!(matches!(
+            done.as_mut().poll(&mut cx),
+            Poll::Ready(Err(StoreError::Storage(_)))
+        ));
         drop(store);
         let db = redb::Database::open(dir.path().join(crate::store::DATA_FILE)).unwrap();
         let txn = db.begin_read().unwrap();

@@ -190,6 +190,25 @@ fn errors_carry_aws_names() {
     )
     .unwrap_err();
     assert!(legacy.message.contains("ConditionExpression"));
+    // Several legacy members: the first of eddy's list is named, whatever
+    // the request's order; a null one is not a legacy parameter at all.
+    let several = ddb(
+        &store,
+        "GetItem",
+        json!({"TableName": "abc", "Key": {"a": {"S": "x"}}, "AttributesToGet": ["a"], "Expected": {}}),
+    )
+    .unwrap_err();
+    assert!(
+        several.message.contains("parameter Expected;"),
+        "{}",
+        several.message
+    );
+    ddb(
+        &store,
+        "GetItem",
+        json!({"TableName": "abc", "Key": {"a": {"S": "x"}}, "AttributesToGet": null}),
+    )
+    .unwrap();
     let page = ddb(
         &store,
         "Query",

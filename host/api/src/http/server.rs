@@ -34,6 +34,11 @@ use crate::{Api, ApiError};
 /// store transaction or a function invocation, so far more than the cores.
 const MAX_DISPATCH_THREADS: usize = 64;
 
+/// Data-plane writes awaiting their commit at once at most; more wait for a
+/// permit. Well under the writer's queue (4,096 jobs), which the blocking
+/// pool's threads and the trigger pollers share.
+const MAX_ASYNC_WRITES: usize = 1024;
+
 /// How long a stopping server waits for in-flight requests before it drops
 /// the connections still open (a client trickling a body, say).
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
@@ -104,6 +109,8 @@ struct Shared {
     api: Arc<Api>,
     health: Bytes,
     requests: AtomicU64,
+    /// Permits for data-plane writes awaiting their commit (see `dispatch`).
+    async_writes: tokio::sync::Semaphore,
 }
 
 async fn accept_loop(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<Output = ()>) {
@@ -112,6 +119,7 @@ async fn accept_loop(listener: TcpListener, api: Arc<Api>, shutdown: impl Future
         api,
         health: Bytes::from(serde_json::to_vec(&health).unwrap_or_default()),
         requests: AtomicU64::new(0),
+        async_writes: tokio::sync::Semaphore::new(MAX_ASYNC_WRITES),
     });
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -192,20 +200,32 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Value, ApiE
     let body = read_body(req.into_body()).await?;
     let request = wire::parse_request(&body)?;
     let request = match shared.api.dispatch_async(&operation, request) {
-        Ok(dispatching) => return dispatching.await,
+        Ok(dispatching) => {
+            // At most MAX_ASYNC_WRITES queued at once: the writer's queue is
+            // bounded, and a full one would block this thread, so every
+            // connection, until it drains.
+            let _permit = shared.async_writes.acquire().await;
+            // Its own task, so that a panic is a 500, as on the blocking pool.
+            return tokio::spawn(dispatching)
+                .await
+                .unwrap_or_else(|_| Err(internal_failure()));
+        }
         Err(request) => request,
     };
     let api = shared.api.clone();
     tokio::task::spawn_blocking(move || api.dispatch(&operation, &request))
         .await
-        .unwrap_or_else(|_| {
-            let mut e = ApiError::new(
-                "InternalFailure",
-                "the operation failed inside eddy (a bug); nothing else was affected",
-            );
-            e.status = 500;
-            Err(e)
-        })
+        .unwrap_or_else(|_| Err(internal_failure()))
+}
+
+/// What a client is told of an operation that panicked (a bug in eddy).
+fn internal_failure() -> ApiError {
+    let mut e = ApiError::new(
+        "InternalFailure",
+        "the operation failed inside eddy (a bug); nothing else was affected",
+    );
+    e.status = 500;
+    e
 }
 
 /// The whole body, refused unread when it declares more than the limit and

@@ -62,10 +62,18 @@ impl TelemetryBatch {
 /// invocation twice.
 pub fn write_batch_in(ctx: &WriteCtx<'_>, batch: &TelemetryBatch) -> Result<()> {
     let logs = logs::plan_logs_in(ctx, &batch.logs)?;
-    let buckets = batch
-        .metrics
+    // Keys of one stored minute merged first: planned apart, each would
+    // start from the same stored bucket and the last would overwrite the rest.
+    let mut by_minute: BTreeMap<(&str, u64), MetricBucket> = BTreeMap::new();
+    for ((function, minute), bucket) in &batch.metrics {
+        by_minute
+            .entry((function.as_str(), minute_of(*minute)))
+            .or_default()
+            .merge(bucket);
+    }
+    let buckets = by_minute
         .iter()
-        .map(|((function, minute), bucket)| metrics::plan_bucket_in(ctx, function, *minute, bucket))
+        .map(|(&(function, minute), bucket)| metrics::plan_bucket_in(ctx, function, minute, bucket))
         .collect::<Result<Vec<_>>>()?;
     logs.write_in(ctx)?;
     for bucket in buckets {

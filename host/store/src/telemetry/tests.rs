@@ -234,6 +234,32 @@ fn a_refused_batch_writes_nothing() {
     assert_eq!(buckets[0].1.invocations, 1);
 }
 
+/// Two keys of one batch that fall in the same minute both count: planned
+/// apart, each started from the same stored bucket and the last one won.
+#[test]
+fn keys_of_one_minute_in_one_batch_both_count() {
+    let clock = Clock::manual(T0);
+    let (_dir, store) = open(&clock);
+    write(&store, {
+        let mut batch = TelemetryBatch::default();
+        batch.bucket("f", T0).invocations += 1;
+        batch
+    });
+    let mut batch = TelemetryBatch::default();
+    let minute = minute_of(T0);
+    for at in [minute, minute + 5] {
+        let bucket = MetricBucket {
+            invocations: 1,
+            ..MetricBucket::default()
+        };
+        batch.metrics.insert(("f".into(), at), bucket);
+    }
+    write(&store, batch);
+    let buckets = read_buckets(&store, "f", 0, u64::MAX).unwrap();
+    assert_eq!(buckets.len(), 1);
+    assert_eq!(buckets[0].1.invocations, 3);
+}
+
 #[test]
 fn buckets_merge_across_writes_and_read_by_minute() {
     let clock = Clock::manual(T0);
