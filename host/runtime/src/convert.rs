@@ -105,6 +105,7 @@ pub fn store_error(err: StoreError) -> bindgen::StoreError {
         StoreError::LimitExceeded(_) => bindgen::StoreError::LimitExceeded(message),
         StoreError::ResourceInUse(_)
         | StoreError::ExpiredIterator(_)
+        | StoreError::TrimmedDataAccess(_)
         | StoreError::DirectoryLocked(_)
         | StoreError::Storage(_) => bindgen::StoreError::Internal(message),
     }

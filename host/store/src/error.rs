@@ -31,6 +31,10 @@ pub enum StoreError {
     /// A shard iterator older than five minutes (ExpiredIteratorException).
     #[error("{0}")]
     ExpiredIterator(String),
+    /// A table stream read reached records already trimmed past the 24-hour
+    /// retention (DynamoDB Streams' TrimmedDataAccessException).
+    #[error("{0}")]
+    TrimmedDataAccess(String),
     /// An account-level limit was hit (LimitExceededException).
     #[error("{0}")]
     LimitExceeded(String),
@@ -56,6 +60,7 @@ impl StoreError {
             StoreError::ResourceInUse(_) => "ResourceInUseException",
             StoreError::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
             StoreError::ExpiredIterator(_) => "ExpiredIteratorException",
+            StoreError::TrimmedDataAccess(_) => "TrimmedDataAccessException",
             StoreError::LimitExceeded(_) => "LimitExceededException",
             StoreError::DirectoryLocked(_) | StoreError::Storage(_) => "InternalFailure",
         }

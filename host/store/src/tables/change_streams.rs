@@ -222,6 +222,7 @@ pub fn get_shard_iterator(
         )));
     }
     let head = records::head(&txn.open_table(LOG_HEADS)?, stream.log)?;
+    let oldest = oldest_live(&txn.open_table(RECORDS)?, stream.log, head, store.now_ms())?;
     let parse = |text: &str| -> Result<u64> {
         match SequenceFormat::DynamoDb.parse(text) {
             Some(n) if n >= 1 && n <= head => Ok(n),
@@ -231,11 +232,17 @@ pub fn get_shard_iterator(
         }
     };
     let next = match start {
-        IteratorStart::TrimHorizon => 1,
+        IteratorStart::TrimHorizon => oldest,
         IteratorStart::Latest => head.saturating_add(1),
         IteratorStart::AtSequence(text) => parse(&text)?,
         IteratorStart::AfterSequence(text) => parse(&text)?.saturating_add(1),
     };
+    if next < oldest {
+        return Err(trimmed(format!(
+            "The data you are trying to access has been trimmed: the stream records of shard {shard} in stream {arn} before sequence number {} are past the 24-hour retention",
+            SequenceFormat::DynamoDb.format(oldest)
+        )));
+    }
     Ok(Token {
         stream: meta.name,
         log: stream.log,
@@ -271,6 +278,13 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
         ));
     };
     let records_table = txn.open_table(RECORDS)?;
+    let head = records::head(&txn.open_table(LOG_HEADS)?, token.log)?;
+    if token.next < oldest_live(&records_table, token.log, head, now)? {
+        // Trimmed since the iterator was issued: the records it points at are gone.
+        return Err(trimmed(
+            "The data you are trying to access has been trimmed: stream records this iterator points at are past the 24-hour retention; get a new iterator (TRIM_HORIZON starts at the oldest record kept)".into(),
+        ));
+    }
     let read = read_live(&records_table, token.log, token.next, limit, now)?;
     let next = read
         .last()
@@ -305,6 +319,26 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
 }
 
 /// Reads up to `limit` records from `from`, skipping records past retention.
+/// The sequence number of the oldest record of `log` within retention (one
+/// past `head` when there is none): what TRIM_HORIZON reads first. Records
+/// before it were trimmed, or are past retention and about to be.
+fn oldest_live<T: ReadableTable<(u64, u32, u64), &'static [u8]>>(
+    table: &T,
+    log: u64,
+    head: u64,
+    now_ms: u64,
+) -> Result<u64> {
+    let cutoff = now_ms.saturating_sub(RETENTION_MS);
+    Ok(
+        records::first_at_or_after_time(table, log, CHANGE_SHARD, cutoff)?
+            .unwrap_or_else(|| head.saturating_add(1)),
+    )
+}
+
+fn trimmed(message: String) -> StoreError {
+    StoreError::TrimmedDataAccess(message)
+}
+
 fn read_live<T: ReadableTable<(u64, u32, u64), &'static [u8]>>(
     table: &T,
     log: u64,

@@ -717,6 +717,60 @@ fn streams_read_side() {
     );
 }
 
+/// Reading stream records past the 24-hour retention is refused with
+/// TrimmedDataAccessException, as DynamoDB Streams does: asking for an
+/// iterator at a trimmed sequence number, or using an iterator whose records
+/// were trimmed since it was issued. TRIM_HORIZON starts at the oldest record
+/// kept.
+#[test]
+fn reading_trimmed_stream_records_is_refused() {
+    let (_dir, store) = open();
+    create(&store, "tbl", false, Some(StreamViewType::KeysOnly));
+    let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/tbl/stream/2015-10-07T00:48:05.899";
+    let shard = change_streams::describe_stream(&store, arn)
+        .unwrap()
+        .shard
+        .shard_id;
+    let clock = &store.options().clock;
+    for n in 0..3 {
+        put(&store, "tbl", json!({"pk": {"S": format!("old{n}")}})).unwrap();
+    }
+    clock.advance_ms(24 * 3_600_000 - 60_000);
+    put(&store, "tbl", json!({"pk": {"S": "new"}})).unwrap();
+    let iterator = |start| change_streams::get_shard_iterator(&store, arn, &shard, start);
+    let sequence = |n: u64| crate::records::SequenceFormat::DynamoDb.format(n);
+    let issued_early = iterator(IteratorStart::AtSequence(sequence(1))).unwrap();
+    clock.advance_ms(2 * 60_000);
+    // Past retention (not yet removed by trimming) reads as trimmed already.
+    for (trimmed, start) in [
+        (true, IteratorStart::AtSequence(sequence(2))),
+        (true, IteratorStart::AfterSequence(sequence(2))),
+        (false, IteratorStart::AfterSequence(sequence(3))),
+        (false, IteratorStart::AtSequence(sequence(4))),
+    ] {
+        let outcome = iterator(start);
+        assert_eq!(
+            matches!(outcome, Err(StoreError::TrimmedDataAccess(_))),
+            trimmed,
+            "{outcome:?}"
+        );
+    }
+    let err = change_streams::get_records(&store, &issued_early, 10).unwrap_err();
+    assert_eq!(err.aws_type(), "TrimmedDataAccessException");
+    let horizon = iterator(IteratorStart::TrimHorizon).unwrap();
+    let kept = change_streams::get_records(&store, &horizon, 10).unwrap();
+    assert_eq!(kept.records.len(), 1);
+    assert_eq!(
+        kept.records[0]["dynamodb"]["Keys"],
+        json!({"pk": {"S": "new"}})
+    );
+    assert_eq!(trim_expired(&store).unwrap(), 3);
+    assert!(matches!(
+        iterator(IteratorStart::AtSequence(sequence(1))),
+        Err(StoreError::TrimmedDataAccess(_))
+    ));
+}
+
 #[test]
 fn concurrent_conditional_puts_have_one_winner() {
     let (_dir, store) = open();
