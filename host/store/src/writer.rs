@@ -786,15 +786,16 @@ mod tests {
     }
 
     /// Records the order in which a commit's callers are answered.
-    struct Probe(Arc<std::sync::Mutex<Vec<usize>>>);
+    /// (parks: a thread's caller, else a task's).
+    struct Probe(Arc<std::sync::Mutex<Vec<usize>>>, bool);
 
     impl super::Answer for Probe {
         fn thread(&self) -> Option<std::thread::Thread> {
-            Some(std::thread::current())
+            self.1.then(std::thread::current)
         }
 
         fn parks(&self) -> bool {
-            true
+            self.1
         }
 
         fn answer(
@@ -817,11 +818,28 @@ mod tests {
     fn callers_are_answered_children_before_parents() {
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
         let replies: Vec<super::Reply> = (0..10)
-            .map(|_| Box::new(Probe(order.clone())) as super::Reply)
+            .map(|_| Box::new(Probe(order.clone(), true)) as super::Reply)
             .collect();
         super::answer_all(&Ok(()), replies);
         let order = order.lock().unwrap().clone();
         assert_eq!(order, (0..10).rev().collect::<Vec<_>>());
+    }
+
+    /// The same with tasks between the threads: the threads keep their own
+    /// tree (places 0.. in commit order, tasks outside it), still answered
+    /// last to first.
+    #[test]
+    fn tasks_in_a_commit_leave_the_threads_tree_intact() {
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let parks = [true, false, false, true, false, true, true, false];
+        let replies: Vec<super::Reply> = parks
+            .iter()
+            .map(|&parks| Box::new(Probe(order.clone(), parks)) as super::Reply)
+            .collect();
+        super::answer_all(&Ok(()), replies);
+        let order = order.lock().unwrap().clone();
+        let task = usize::MAX;
+        assert_eq!(order, [task, 3, 2, task, 1, task, task, 0]);
     }
 
     /// Wakes a parked test thread and counts the wake-ups.
@@ -905,6 +923,73 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(kept, 20 * 64 - 20 * 64 / 5);
+    }
+
+    /// Parked threads and tasks in the same commits: every caller of either
+    /// kind gets its own answer and none waits forever (the threads' wake-up
+    /// tree must hold with tasks interleaved in the commit).
+    #[test]
+    fn threads_and_tasks_mixed_in_commits_each_get_their_own_answer() {
+        use std::future::Future;
+        use std::task::{Context, Poll};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        let (done, finished) = std::sync::mpsc::channel();
+        let threads: Vec<_> = (0..12u64)
+            .map(|t| {
+                let (store, done) = (store.clone(), done.clone());
+                std::thread::spawn(move || {
+                    for n in 0..40u64 {
+                        let v = t * 1000 + n;
+                        let outcome = store.write(move |_| match v % 6 {
+                            0 => Err(StoreError::Validation(format!("refused {v}"))),
+                            _ => Ok(v),
+                        });
+                        match outcome {
+                            Ok(got) => assert_eq!(got, v),
+                            Err(StoreError::Validation(m)) => assert_eq!(m, format!("refused {v}")),
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                    let _ = done.send(());
+                })
+            })
+            .collect();
+        let unpark = Arc::new(Unpark(
+            std::thread::current(),
+            std::sync::atomic::AtomicUsize::new(0),
+        ));
+        let waker = std::task::Waker::from(unpark);
+        let mut cx = Context::from_waker(&waker);
+        for round in 0..40u64 {
+            let mut pending: Vec<_> = (0..16u64)
+                .map(|i| {
+                    let v = 100_000 + round * 100 + i;
+                    (v, Box::pin(store.submit(move |_| Ok(v))))
+                })
+                .collect();
+            while !pending.is_empty() {
+                pending.retain_mut(|(v, future)| match future.as_mut().poll(&mut cx) {
+                    Poll::Pending => true,
+                    Poll::Ready(got) => {
+                        assert_eq!(got.unwrap(), *v);
+                        false
+                    }
+                });
+                if !pending.is_empty() {
+                    std::thread::park_timeout(std::time::Duration::from_secs(10));
+                }
+            }
+        }
+        // A caller never answered shows as a failure here, not a hung test.
+        for _ in &threads {
+            finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("every parked caller is answered");
+        }
+        for thread in threads {
+            thread.join().unwrap();
+        }
     }
 
     #[test]
