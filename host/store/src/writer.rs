@@ -10,9 +10,13 @@
 //! What keeps the one writer thread fast (each measured with `eddy bench store`):
 //! jobs share per-commit open tables and a cache of decoded table metadata
 //! (`WriteCtx`); a durable commit waits briefly for the callers the last one
-//! answered (`gather`); and callers are answered without the writer waking each
+//! answered (`Gathering`); and callers are answered without the writer waking each
 //! one (`answer_all`). A caller is answered only after its commit is durable
 //! (or, in relaxed mode, committed), exactly as before.
+//!
+//! A caller either parks its thread (`Writer::write`) or awaits a
+//! `WriteFuture` (`Writer::submit`), which holds no thread while it waits: an
+//! async server keeps many requests in flight on one thread that way.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -49,7 +53,8 @@ pub const RELAXED_WINDOW: Duration = Duration::from_millis(10);
 /// How many queued jobs one transaction takes at most.
 const MAX_JOBS_PER_COMMIT: usize = 4096;
 
-/// The longest a durable commit waits for callers to come back (see `gather`).
+/// The longest a durable commit waits for callers to come back (see
+/// `Gathering`), and the longest any commit keeps taking new arrivals.
 const MAX_GATHER: Duration = Duration::from_millis(2);
 /// How often a gathering commit looks for arrivals.
 const GATHER_STEP: Duration = Duration::from_micros(50);
@@ -327,7 +332,7 @@ struct WriterLoop {
     /// Kept across commits; lent to each commit's `WriteCtx`.
     tables: TableCache,
     /// How many jobs the last commit carried, and how long its commit took
-    /// (see `gather`).
+    /// (see `Gathering`).
     last_batch: usize,
     last_commit: Duration,
 }
