@@ -22,6 +22,10 @@ pub(crate) const TABLE_STATS: TableDefinition<u64, (u64, u64)> =
 /// (log id, shard index, sequence) → record (see `records`). A log is a Kinesis
 /// stream or one table change stream; both are shards of ordered records.
 pub(crate) const RECORDS: TableDefinition<(u64, u32, u64), &[u8]> = TableDefinition::new("records");
+/// Table id → (deleted at, ms; its `TableMeta` as JSON, streams closed): a
+/// deleted table whose change streams stay readable for 24 h, as in DynamoDB.
+pub(crate) const DELETED_TABLES: TableDefinition<u64, (u64, &[u8])> =
+    TableDefinition::new("deleted_tables");
 /// Log id → (last sequence allocated, last arrival time in ms).
 pub(crate) const LOG_HEADS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("log_heads");
 /// (consumer, log id, shard index) → last sequence the consumer has processed.

@@ -189,6 +189,7 @@ fn init_schema(db: &redb::Database) -> Result<()> {
         txn.open_table(schema::TABLE_STATS)?;
         txn.open_table(schema::RECORDS)?;
         txn.open_table(schema::LOG_HEADS)?;
+        txn.open_table(schema::DELETED_TABLES)?;
         txn.open_table(schema::CHECKPOINTS)?;
         txn.open_table(schema::FUNCTIONS)?;
         txn.open_table(schema::FUNCTION_CODE)?;

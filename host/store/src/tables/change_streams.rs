@@ -15,7 +15,7 @@ use super::changes::CHANGE_SHARD;
 use super::meta::{ChangeStream, StreamViewType, TableMeta, lookup};
 use crate::error::{Result, StoreError};
 use crate::records::{self, Record, SequenceFormat, Start};
-use crate::schema::{LOG_HEADS, RECORDS, TABLES};
+use crate::schema::{DELETED_TABLES, LOG_HEADS, RECORDS, TABLES};
 use crate::store::Store;
 use crate::streams::iterators::Token;
 
@@ -131,15 +131,29 @@ fn parse_arn(arn: &str) -> Result<(&str, &str)> {
 /// The table and stream an ARN names, in a read snapshot.
 fn resolve(txn: &redb::ReadTransaction, arn: &str) -> Result<(TableMeta, ChangeStream)> {
     let (table, label) = parse_arn(arn)?;
-    let meta = lookup(&txn.open_table(TABLES)?, table)?.ok_or_else(|| stream_not_found(arn))?;
-    let stream = meta
-        .stream_by_label(label)
-        .cloned()
-        .ok_or_else(|| stream_not_found(arn))?;
-    if meta.stream_arn(&stream) != arn {
-        return Err(stream_not_found(arn));
+    let live = lookup(&txn.open_table(TABLES)?, table)?;
+    let metas = live.into_iter().chain(deleted_tables(txn, Some(table))?);
+    for meta in metas {
+        if let Some(stream) = meta.stream_by_label(label).cloned()
+            && meta.stream_arn(&stream) == arn
+        {
+            return Ok((meta, stream));
+        }
     }
-    Ok((meta, stream))
+    Err(stream_not_found(arn))
+}
+
+/// The metadata of deleted tables (named `table`, if given) whose change
+/// streams are still kept (see `meta::keep_streams_in`), oldest first.
+fn deleted_tables(txn: &redb::ReadTransaction, table: Option<&str>) -> Result<Vec<TableMeta>> {
+    let mut metas = Vec::new();
+    for entry in txn.open_table(DELETED_TABLES)?.iter()? {
+        let meta = TableMeta::decode(entry?.1.value().1)?;
+        if table.is_none_or(|name| name == meta.name) {
+            metas.push(meta);
+        }
+    }
+    Ok(metas)
 }
 
 /// ListStreams: streams (of one table, if named) in (table, creation) order,
@@ -152,20 +166,30 @@ pub fn list_streams(
 ) -> Result<(Vec<StreamSummary>, Option<String>)> {
     let txn = store.read()?;
     let tables = txn.open_table(TABLES)?;
-    let metas: Vec<TableMeta> = match table {
+    let mut metas: Vec<TableMeta> = match table {
         Some(name) => lookup(&tables, name)?.into_iter().collect(),
         None => tables
             .iter()?
             .map(|entry| TableMeta::decode(entry?.1.value()))
             .collect::<Result<_>>()?,
     };
-    let all = metas.iter().flat_map(|meta| {
-        meta.streams.iter().map(|s| StreamSummary {
-            arn: meta.stream_arn(s),
-            table: meta.name.clone(),
-            label: s.label(),
+    metas.extend(deleted_tables(&txn, table)?);
+    let mut all: Vec<(u64, StreamSummary)> = metas
+        .iter()
+        .flat_map(|meta| {
+            meta.streams.iter().map(|s| {
+                let summary = StreamSummary {
+                    arn: meta.stream_arn(s),
+                    table: meta.name.clone(),
+                    label: s.label(),
+                };
+                (s.created_ms, summary)
+            })
         })
-    });
+        .collect();
+    // Table by table, each table's streams (a deleted one's too) by creation.
+    all.sort_by(|(a_ms, a), (b_ms, b)| (&a.table, a_ms).cmp(&(&b.table, b_ms)));
+    let all = all.into_iter().map(|(_, summary)| summary);
     let mut skipping = exclusive_start.is_some();
     let mut out = Vec::new();
     for summary in all {
@@ -268,10 +292,14 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
         ));
     }
     let txn = store.read()?;
-    let meta = lookup(&txn.open_table(TABLES)?, &token.stream)?;
-    let Some(stream) = meta
-        .as_ref()
-        .and_then(|m| m.streams.iter().find(|s| s.log == token.log))
+    let live = lookup(&txn.open_table(TABLES)?, &token.stream)?;
+    let metas: Vec<TableMeta> = live
+        .into_iter()
+        .chain(deleted_tables(&txn, Some(&token.stream))?)
+        .collect();
+    let Some(stream) = metas
+        .iter()
+        .find_map(|m| m.streams.iter().find(|s| s.log == token.log))
     else {
         return Err(StoreError::ResourceNotFound(
             "Requested resource not found: the stream of this iterator no longer exists".into(),
@@ -428,12 +456,16 @@ pub fn read_change_records(
 /// how many. Works in write jobs of at most TRIM_BATCH deletions and only
 /// where a read shows something to trim. Run it from a background thread.
 pub fn trim_expired(store: &Store) -> Result<u64> {
+    forget_deleted_tables(store)?;
     let logs: Vec<u64> = {
         let txn = store.read()?;
         let tables = txn.open_table(TABLES)?;
         let mut logs = Vec::new();
         for entry in tables.iter()? {
             let meta = TableMeta::decode(entry?.1.value())?;
+            logs.extend(meta.streams.iter().map(|s| s.log));
+        }
+        for meta in deleted_tables(&txn, None)? {
             logs.extend(meta.streams.iter().map(|s| s.log));
         }
         logs
@@ -452,6 +484,40 @@ pub fn trim_expired(store: &Store) -> Result<u64> {
         }
     }
     Ok(total)
+}
+
+/// Removes the deleted tables kept for longer than the retention, with
+/// their streams' records (one write job per table).
+fn forget_deleted_tables(store: &Store) -> Result<()> {
+    let expired: Vec<u64> = {
+        let cutoff = store.now_ms().saturating_sub(RETENTION_MS);
+        let txn = store.read()?;
+        let mut expired = Vec::new();
+        for entry in txn.open_table(DELETED_TABLES)?.iter()? {
+            let (id, kept) = entry?;
+            if kept.value().0 < cutoff {
+                expired.push(id.value());
+            }
+        }
+        expired
+    };
+    for id in expired {
+        store.write(move |ctx| {
+            let meta = {
+                let mut kept = ctx.txn().open_table(DELETED_TABLES)?;
+                let removed = kept.remove(id)?;
+                match removed {
+                    Some(found) => TableMeta::decode(found.value().1)?,
+                    None => return Ok(()),
+                }
+            };
+            for stream in &meta.streams {
+                records::delete_log(ctx, stream.log)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 fn oldest_is_expired(store: &Store, log: u64) -> Result<bool> {

@@ -5,9 +5,9 @@
 //! A table's change streams are kept in its metadata, oldest first; at most the
 //! last one is enabled. Disabling closes a stream (its records stay readable until
 //! they age out); enabling again starts a new stream with a new label and log.
-//! DeleteTable deletes the table's change streams and their records with it
-//! (AWS keeps them readable for 24 h; eddy does not, so a deleted table leaves
-//! nothing behind).
+//! DeleteTable closes the table's change streams; as in DynamoDB they stay
+//! listed and readable for 24 h (`DELETED_TABLES`), then trimming removes
+//! them and their records.
 
 use crate::timefmt::iso_ms;
 use md5::{Digest, Md5};
@@ -528,15 +528,33 @@ pub fn delete_table(store: &Store, name: &str) -> Result<TableDescription> {
             items.retain_in::<(u64, &[u8]), _>((meta.id, &[][..])..(end, &[][..]), |_, _| false)?;
             Ok(())
         })?;
-        for stream in &meta.streams {
-            records::delete_log(ctx, stream.log)?;
-        }
+        keep_streams_in(ctx, &meta)?;
         Ok(TableDescription {
             meta,
             item_count,
             size_bytes,
         })
     })
+}
+
+/// Keeps a deleted table's change streams readable for 24 h: each is closed
+/// at its last record, and the metadata kept under the table's id.
+fn keep_streams_in(ctx: &WriteCtx<'_>, meta: &TableMeta) -> Result<()> {
+    if meta.streams.is_empty() {
+        return Ok(());
+    }
+    let mut kept = meta.clone();
+    let heads = ctx.txn().open_table(crate::schema::LOG_HEADS)?;
+    for stream in kept.streams.iter_mut().filter(|s| s.is_enabled()) {
+        stream.closed_at_sequence = records::head(&heads, stream.log)?;
+        stream.closed_ms = Some(ctx.now_ms);
+    }
+    drop(heads);
+    let encoded = kept.encode()?;
+    ctx.txn()
+        .open_table(crate::schema::DELETED_TABLES)?
+        .insert(kept.id, (ctx.now_ms, encoded.as_slice()))?;
+    Ok(())
 }
 
 #[cfg(test)]

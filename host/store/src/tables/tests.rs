@@ -771,6 +771,65 @@ fn reading_trimmed_stream_records_is_refused() {
     ));
 }
 
+/// As in DynamoDB, a deleted table's change stream stays listed and readable
+/// (closed) for 24 hours, beside the stream of a table created again under the
+/// same name; then trimming removes it and its records.
+#[test]
+fn a_deleted_tables_stream_stays_readable_for_24_hours() {
+    let (_dir, store) = open();
+    let clock = &store.options().clock;
+    create(&store, "tbl", false, Some(StreamViewType::KeysOnly));
+    let old_arn =
+        "arn:aws:dynamodb:us-east-1:000000000000:table/tbl/stream/2015-10-07T00:48:05.899";
+    for n in 0..2 {
+        put(&store, "tbl", json!({"pk": {"S": format!("k{n}")}})).unwrap();
+    }
+    delete_table(&store, "tbl").unwrap();
+    clock.advance_ms(1_000);
+    create(&store, "tbl", false, Some(StreamViewType::KeysOnly));
+    put(&store, "tbl", json!({"pk": {"S": "new"}})).unwrap();
+
+    let (listed, _) = change_streams::list_streams(&store, Some("tbl"), None, 100).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].arn, old_arn, "oldest first");
+    let old = change_streams::describe_stream(&store, old_arn).unwrap();
+    assert!(!old.enabled);
+    assert_eq!(
+        old.shard.ending_sequence.as_deref(),
+        Some("400000000000000000002")
+    );
+    let iterator = change_streams::get_shard_iterator(
+        &store,
+        old_arn,
+        &old.shard.shard_id,
+        IteratorStart::TrimHorizon,
+    )
+    .unwrap();
+    let read = change_streams::get_records(&store, &iterator, 100).unwrap();
+    assert_eq!(read.records.len(), 2);
+    assert_eq!(read.next_iterator, None, "a closed shard ends");
+    // The new table's stream is its own.
+    let new_arn = listed[1].arn.clone();
+    let new = change_streams::describe_stream(&store, &new_arn).unwrap();
+    assert!(new.enabled);
+
+    clock.advance_ms(24 * 3_600_000);
+    trim_expired(&store).unwrap();
+    let (listed, _) = change_streams::list_streams(&store, Some("tbl"), None, 100).unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.arn.as_str()).collect::<Vec<_>>(),
+        [new_arn.as_str()]
+    );
+    assert!(matches!(
+        change_streams::describe_stream(&store, old_arn),
+        Err(StoreError::ResourceNotFound(_))
+    ));
+    let txn = store.read().unwrap();
+    let records = txn.open_table(crate::schema::RECORDS).unwrap();
+    let first = crate::records::first(&records, old.table.streams[0].log, 0).unwrap();
+    assert_eq!(first, None, "its records are gone");
+}
+
 #[test]
 fn concurrent_conditional_puts_have_one_winner() {
     let (_dir, store) = open();
