@@ -131,16 +131,18 @@ fn parse_arn(arn: &str) -> Result<(&str, &str)> {
 /// The table and stream an ARN names, in a read snapshot.
 fn resolve(txn: &redb::ReadTransaction, arn: &str) -> Result<(TableMeta, ChangeStream)> {
     let (table, label) = parse_arn(arn)?;
-    let live = lookup(&txn.open_table(TABLES)?, table)?;
-    let metas = live.into_iter().chain(deleted_tables(txn, Some(table))?);
-    for meta in metas {
-        if let Some(stream) = meta.stream_by_label(label).cloned()
-            && meta.stream_arn(&stream) == arn
-        {
-            return Ok((meta, stream));
-        }
+    let find = |meta: TableMeta| {
+        let stream = meta.stream_by_label(label).cloned()?;
+        (meta.stream_arn(&stream) == arn).then_some((meta, stream))
+    };
+    if let Some(found) = lookup(&txn.open_table(TABLES)?, table)?.and_then(find) {
+        return Ok(found);
     }
-    Err(stream_not_found(arn))
+    // Only then the deleted tables still kept (see `deleted_tables`).
+    deleted_tables(txn, Some(table))?
+        .into_iter()
+        .find_map(find)
+        .ok_or_else(|| stream_not_found(arn))
 }
 
 /// The metadata of deleted tables (named `table`, if given) whose change
@@ -189,12 +191,14 @@ pub fn list_streams(
         .collect();
     // Table by table, each table's streams (a deleted one's too) by creation.
     all.sort_by(|(a_ms, a), (b_ms, b)| (&a.table, a_ms).cmp(&(&b.table, b_ms)));
-    let all = all.into_iter().map(|(_, summary)| summary);
-    let mut skipping = exclusive_start.is_some();
+    // A page starts after the position (table, label) of the stream that
+    // ended the last one, so it goes on even if that stream is gone since.
+    let after = exclusive_start.map(parse_arn).transpose()?;
     let mut out = Vec::new();
-    for summary in all {
-        if skipping {
-            skipping = Some(summary.arn.as_str()) != exclusive_start;
+    for (_, summary) in all {
+        if let Some((table, label)) = after
+            && (summary.table.as_str(), summary.label.as_str()) <= (table, label)
+        {
             continue;
         }
         if out.len() == limit {
@@ -212,8 +216,7 @@ pub fn describe_stream(store: &Store, arn: &str) -> Result<StreamDescription> {
     let (meta, stream) = resolve(&txn, arn)?;
     let records_table = txn.open_table(RECORDS)?;
     let head = records::head(&txn.open_table(LOG_HEADS)?, stream.log)?;
-    let starting = records::first(&records_table, stream.log, CHANGE_SHARD)?
-        .map_or(head.saturating_add(1), |r| r.sequence);
+    let starting = oldest_kept(&records_table, stream.log, head)?;
     let shard = ShardDescription {
         shard_id: shard_id(&stream),
         starting_sequence: SequenceFormat::DynamoDb.format(starting),
@@ -246,7 +249,7 @@ pub fn get_shard_iterator(
         )));
     }
     let head = records::head(&txn.open_table(LOG_HEADS)?, stream.log)?;
-    let oldest = oldest_live(&txn.open_table(RECORDS)?, stream.log, head, store.now_ms())?;
+    let oldest = oldest_kept(&txn.open_table(RECORDS)?, stream.log, head)?;
     let parse = |text: &str| -> Result<u64> {
         match SequenceFormat::DynamoDb.parse(text) {
             Some(n) if n >= 1 && n <= head => Ok(n),
@@ -263,7 +266,7 @@ pub fn get_shard_iterator(
     };
     if next < oldest {
         return Err(trimmed(format!(
-            "The data you are trying to access has been trimmed: the stream records of shard {shard} in stream {arn} before sequence number {} are past the 24-hour retention",
+            "The data you are trying to access has been trimmed: the stream records of shard {shard} in stream {arn} before sequence number {} are gone (24-hour retention)",
             SequenceFormat::DynamoDb.format(oldest)
         )));
     }
@@ -292,25 +295,24 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
         ));
     }
     let txn = store.read()?;
-    let live = lookup(&txn.open_table(TABLES)?, &token.stream)?;
-    let metas: Vec<TableMeta> = live
-        .into_iter()
-        .chain(deleted_tables(&txn, Some(&token.stream))?)
-        .collect();
-    let Some(stream) = metas
-        .iter()
-        .find_map(|m| m.streams.iter().find(|s| s.log == token.log))
-    else {
+    let of_log = |meta: TableMeta| meta.streams.into_iter().find(|s| s.log == token.log);
+    let mut stream = lookup(&txn.open_table(TABLES)?, &token.stream)?.and_then(of_log);
+    if stream.is_none() {
+        stream = deleted_tables(&txn, Some(&token.stream))?
+            .into_iter()
+            .find_map(of_log);
+    }
+    let Some(stream) = stream else {
         return Err(StoreError::ResourceNotFound(
             "Requested resource not found: the stream of this iterator no longer exists".into(),
         ));
     };
     let records_table = txn.open_table(RECORDS)?;
     let head = records::head(&txn.open_table(LOG_HEADS)?, token.log)?;
-    if token.next < oldest_live(&records_table, token.log, head, now)? {
+    if token.next < oldest_kept(&records_table, token.log, head)? {
         // Trimmed since the iterator was issued: the records it points at are gone.
         return Err(trimmed(
-            "The data you are trying to access has been trimmed: stream records this iterator points at are past the 24-hour retention; get a new iterator (TRIM_HORIZON starts at the oldest record kept)".into(),
+            "The data you are trying to access has been trimmed: stream records this iterator points at are gone (24-hour retention); get a new iterator (TRIM_HORIZON starts at the oldest record kept)".into(),
         ));
     }
     let read = read_live(&records_table, token.log, token.next, limit, now)?;
@@ -346,27 +348,26 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
     })
 }
 
-/// Reads up to `limit` records from `from`, skipping records past retention.
-/// The sequence number of the oldest record of `log` within retention (one
-/// past `head` when there is none): what TRIM_HORIZON reads first. Records
-/// before it were trimmed, or are past retention and about to be.
-fn oldest_live<T: ReadableTable<(u64, u32, u64), &'static [u8]>>(
+/// The sequence number of the oldest record of `log` still stored (one past
+/// `head` when there is none): what TRIM_HORIZON starts at, and what
+/// DescribeStream reports. Records before it were trimmed. Records past
+/// retention but not trimmed yet (trimming runs every minute) still count as
+/// there, as DynamoDB trims lazily too: reads skip them, but an iterator that
+/// points at them does not go stale the moment they age out.
+fn oldest_kept<T: ReadableTable<(u64, u32, u64), &'static [u8]>>(
     table: &T,
     log: u64,
     head: u64,
-    now_ms: u64,
 ) -> Result<u64> {
-    let cutoff = now_ms.saturating_sub(RETENTION_MS);
-    Ok(
-        records::first_at_or_after_time(table, log, CHANGE_SHARD, cutoff)?
-            .unwrap_or_else(|| head.saturating_add(1)),
-    )
+    Ok(records::first(table, log, CHANGE_SHARD)?
+        .map_or_else(|| head.saturating_add(1), |r| r.sequence))
 }
 
 fn trimmed(message: String) -> StoreError {
     StoreError::TrimmedDataAccess(message)
 }
 
+/// Reads up to `limit` records from `from`, skipping records past retention.
 fn read_live<T: ReadableTable<(u64, u32, u64), &'static [u8]>>(
     table: &T,
     log: u64,
@@ -456,8 +457,10 @@ pub fn read_change_records(
 /// how many. Works in write jobs of at most TRIM_BATCH deletions and only
 /// where a read shows something to trim. Run it from a background thread.
 pub fn trim_expired(store: &Store) -> Result<u64> {
-    forget_deleted_tables(store)?;
-    let logs: Vec<u64> = {
+    // A deleted table that cannot be read back must not stop the trimming of
+    // the others: its error is returned once they are trimmed.
+    let forgotten = forget_deleted_tables(store);
+    let (logs, deleted_logs) = {
         let txn = store.read()?;
         let tables = txn.open_table(TABLES)?;
         let mut logs = Vec::new();
@@ -465,10 +468,12 @@ pub fn trim_expired(store: &Store) -> Result<u64> {
             let meta = TableMeta::decode(entry?.1.value())?;
             logs.extend(meta.streams.iter().map(|s| s.log));
         }
-        for meta in deleted_tables(&txn, None)? {
-            logs.extend(meta.streams.iter().map(|s| s.log));
-        }
-        logs
+        let deleted_logs = deleted_tables(&txn, None).map(|metas| {
+            for meta in metas {
+                logs.extend(meta.streams.iter().map(|s| s.log));
+            }
+        });
+        (logs, deleted_logs)
     };
     let mut total = 0;
     for log in logs {
@@ -483,6 +488,7 @@ pub fn trim_expired(store: &Store) -> Result<u64> {
             }
         }
     }
+    forgotten.and(deleted_logs)?;
     Ok(total)
 }
 

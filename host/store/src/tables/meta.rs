@@ -384,7 +384,8 @@ pub fn create_table(store: &Store, input: CreateTable) -> Result<TableDescriptio
             streams: Vec::new(),
         };
         if let Some(view_type) = input.stream {
-            meta.streams.push(new_stream(ctx, view_type)?);
+            let stream = new_stream(ctx, &meta, view_type)?;
+            meta.streams.push(stream);
         }
         save_in(ctx, &meta)?;
         ctx.with_stats(|stats| Ok(stats.insert(id, (0, 0)).map(drop)?))?;
@@ -399,11 +400,33 @@ pub fn create_table(store: &Store, input: CreateTable) -> Result<TableDescriptio
 /// A new enabled stream with a fresh log. Labels have millisecond resolution,
 /// so a stream re-enabled within the same millisecond as the last one was
 /// created is dated one millisecond later, keeping labels (and ARNs) unique.
-fn new_stream(ctx: &WriteCtx<'_>, view_type: StreamViewType) -> Result<ChangeStream> {
+/// A new change stream for `meta`. Its label (creation time, ms) comes after
+/// every earlier stream of a table of this name, its own and those of a
+/// deleted table still kept, so that no two streams share an ARN.
+fn new_stream(
+    ctx: &WriteCtx<'_>,
+    meta: &TableMeta,
+    view_type: StreamViewType,
+) -> Result<ChangeStream> {
+    let mut latest = meta.streams.iter().map(|s| s.created_ms).max();
+    for entry in ctx
+        .txn()
+        .open_table(crate::schema::DELETED_TABLES)?
+        .iter()?
+    {
+        let deleted = TableMeta::decode(entry?.1.value().1)?;
+        if deleted.name == meta.name {
+            latest = latest.max(deleted.streams.iter().map(|s| s.created_ms).max());
+        }
+    }
+    let created_ms = match latest {
+        Some(latest) => ctx.now_ms.max(latest.saturating_add(1)),
+        None => ctx.now_ms,
+    };
     Ok(ChangeStream {
         log: next_id(ctx)?,
         view_type,
-        created_ms: ctx.now_ms,
+        created_ms,
         closed_ms: None,
         closed_at_sequence: 0,
     })
@@ -482,10 +505,7 @@ pub fn update_table(
                 )));
             }
             (Some(StreamChange::Enable(view_type)), false) => {
-                let mut stream = new_stream(ctx, view_type)?;
-                if let Some(last) = meta.streams.last() {
-                    stream.created_ms = stream.created_ms.max(last.created_ms.saturating_add(1));
-                }
+                let stream = new_stream(ctx, &meta, view_type)?;
                 meta.streams.push(stream);
             }
             (Some(StreamChange::Disable), true) => {
@@ -519,6 +539,8 @@ pub fn delete_table(store: &Store, name: &str) -> Result<TableDescription> {
     let name = name.to_string();
     store.write(move |ctx| {
         let meta = load_in(ctx, &name, table_not_found)?;
+        // Before anything is written: an Err must leave the table as it was.
+        let kept = kept_streams(ctx, &meta)?;
         let (item_count, size_bytes) = ctx
             .with_stats(|stats| Ok(stats.remove(meta.id)?.map(|v| v.value()).unwrap_or((0, 0))))?;
         ctx.table_cache().remove(&name);
@@ -528,7 +550,11 @@ pub fn delete_table(store: &Store, name: &str) -> Result<TableDescription> {
             items.retain_in::<(u64, &[u8]), _>((meta.id, &[][..])..(end, &[][..]), |_, _| false)?;
             Ok(())
         })?;
-        keep_streams_in(ctx, &meta)?;
+        if let Some((id, encoded)) = &kept {
+            ctx.txn()
+                .open_table(crate::schema::DELETED_TABLES)?
+                .insert(*id, (ctx.now_ms, encoded.as_slice()))?;
+        }
         Ok(TableDescription {
             meta,
             item_count,
@@ -537,11 +563,12 @@ pub fn delete_table(store: &Store, name: &str) -> Result<TableDescription> {
     })
 }
 
-/// Keeps a deleted table's change streams readable for 24 h: each is closed
-/// at its last record, and the metadata kept under the table's id.
-fn keep_streams_in(ctx: &WriteCtx<'_>, meta: &TableMeta) -> Result<()> {
+/// What DeleteTable keeps of `meta` so that its change streams stay readable
+/// for 24 h: its id and its metadata with every stream closed at its last
+/// record (`None` without streams).
+fn kept_streams(ctx: &WriteCtx<'_>, meta: &TableMeta) -> Result<Option<(u64, Vec<u8>)>> {
     if meta.streams.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let mut kept = meta.clone();
     let heads = ctx.txn().open_table(crate::schema::LOG_HEADS)?;
@@ -549,12 +576,7 @@ fn keep_streams_in(ctx: &WriteCtx<'_>, meta: &TableMeta) -> Result<()> {
         stream.closed_at_sequence = records::head(&heads, stream.log)?;
         stream.closed_ms = Some(ctx.now_ms);
     }
-    drop(heads);
-    let encoded = kept.encode()?;
-    ctx.txn()
-        .open_table(crate::schema::DELETED_TABLES)?
-        .insert(kept.id, (ctx.now_ms, encoded.as_slice()))?;
-    Ok(())
+    Ok(Some((kept.id, kept.encode()?)))
 }
 
 #[cfg(test)]

@@ -717,11 +717,12 @@ fn streams_read_side() {
     );
 }
 
-/// Reading stream records past the 24-hour retention is refused with
-/// TrimmedDataAccessException, as DynamoDB Streams does: asking for an
-/// iterator at a trimmed sequence number, or using an iterator whose records
-/// were trimmed since it was issued. TRIM_HORIZON starts at the oldest record
-/// kept.
+/// Reading trimmed stream records is refused with TrimmedDataAccessException,
+/// as DynamoDB Streams does: asking for an iterator before the oldest record
+/// kept, or using an iterator whose records were trimmed since it was issued.
+/// Records past the 24-hour retention that trimming has not removed yet are
+/// skipped by reads but do not make iterators stale (DynamoDB trims lazily
+/// too). TRIM_HORIZON starts at the oldest record kept.
 #[test]
 fn reading_trimmed_stream_records_is_refused() {
     let (_dir, store) = open();
@@ -739,9 +740,19 @@ fn reading_trimmed_stream_records_is_refused() {
     put(&store, "tbl", json!({"pk": {"S": "new"}})).unwrap();
     let iterator = |start| change_streams::get_shard_iterator(&store, arn, &shard, start);
     let sequence = |n: u64| crate::records::SequenceFormat::DynamoDb.format(n);
+    let keys = |read: change_streams::ChangeRecords| -> Vec<Value> {
+        read.records
+            .iter()
+            .map(|r| r["dynamodb"]["Keys"]["pk"]["S"].clone())
+            .collect()
+    };
     let issued_early = iterator(IteratorStart::AtSequence(sequence(1))).unwrap();
     clock.advance_ms(2 * 60_000);
-    // Past retention (not yet removed by trimming) reads as trimmed already.
+    // Past retention, not trimmed yet: skipped, not refused.
+    let early = change_streams::get_records(&store, &issued_early, 10).unwrap();
+    assert_eq!(keys(early), [json!("new")]);
+    let issued_before_trim = iterator(IteratorStart::AtSequence(sequence(2))).unwrap();
+    assert_eq!(trim_expired(&store).unwrap(), 3);
     for (trimmed, start) in [
         (true, IteratorStart::AtSequence(sequence(2))),
         (true, IteratorStart::AfterSequence(sequence(2))),
@@ -755,20 +766,13 @@ fn reading_trimmed_stream_records_is_refused() {
             "{outcome:?}"
         );
     }
-    let err = change_streams::get_records(&store, &issued_early, 10).unwrap_err();
+    let err = change_streams::get_records(&store, &issued_before_trim, 10).unwrap_err();
     assert_eq!(err.aws_type(), "TrimmedDataAccessException");
     let horizon = iterator(IteratorStart::TrimHorizon).unwrap();
     let kept = change_streams::get_records(&store, &horizon, 10).unwrap();
-    assert_eq!(kept.records.len(), 1);
-    assert_eq!(
-        kept.records[0]["dynamodb"]["Keys"],
-        json!({"pk": {"S": "new"}})
-    );
-    assert_eq!(trim_expired(&store).unwrap(), 3);
-    assert!(matches!(
-        iterator(IteratorStart::AtSequence(sequence(1))),
-        Err(StoreError::TrimmedDataAccess(_))
-    ));
+    assert_eq!(keys(kept), [json!("new")]);
+    let described = change_streams::describe_stream(&store, arn).unwrap();
+    assert_eq!(described.shard.starting_sequence, sequence(4));
 }
 
 /// As in DynamoDB, a deleted table's change stream stays listed and readable
@@ -828,6 +832,37 @@ fn a_deleted_tables_stream_stays_readable_for_24_hours() {
     let records = txn.open_table(crate::schema::RECORDS).unwrap();
     let first = crate::records::first(&records, old.table.streams[0].log, 0).unwrap();
     assert_eq!(first, None, "its records are gone");
+}
+
+/// A table deleted and created again in the same millisecond gets a stream
+/// of its own ARN, and ListStreams pages through both once each; a page
+/// after a stream that is gone since goes on from where it was.
+#[test]
+fn recreated_tables_streams_page_once_each() {
+    let (_dir, store) = open();
+    create(&store, "tbl", false, Some(StreamViewType::KeysOnly));
+    delete_table(&store, "tbl").unwrap();
+    create(&store, "tbl", false, Some(StreamViewType::KeysOnly));
+    create(&store, "zzz", false, Some(StreamViewType::KeysOnly));
+    let mut seen = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let (page, last) = change_streams::list_streams(&store, None, start.as_deref(), 1).unwrap();
+        seen.extend(page.into_iter().map(|s| s.arn));
+        match last {
+            Some(last) => start = Some(last),
+            None => break,
+        }
+        assert!(seen.len() <= 3, "pagination must end: {seen:?}");
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_ne!(seen[0], seen[1]);
+    let gone = "arn:aws:dynamodb:us-east-1:000000000000:table/tbl/stream/2099-01-01T00:00:00.000";
+    let (after_gone, _) = change_streams::list_streams(&store, None, Some(gone), 10).unwrap();
+    assert_eq!(
+        after_gone.into_iter().map(|s| s.arn).collect::<Vec<_>>(),
+        [seen[2].clone()]
+    );
 }
 
 #[test]
