@@ -30,17 +30,22 @@ pub fn item_to_string(item: &Item) -> String {
 /// The names and values of a call's expressions.
 pub fn expression_maps(attrs: &ExpressionAttributes) -> Result<ExpressionMaps, StoreError> {
     Ok(ExpressionMaps {
-        names: attrs
-            .names
-            .as_deref()
-            .map(|t| json_object(t, "expression attribute names"))
-            .transpose()?,
+        names: names_map(attrs)?,
         values: attrs
             .values
             .as_deref()
             .map(|t| json_object(t, "expression attribute values"))
             .transpose()?,
     })
+}
+
+/// The call's ExpressionAttributeNames, if any.
+fn names_map(attrs: &ExpressionAttributes) -> Result<Option<Map<String, Value>>, StoreError> {
+    attrs
+        .names
+        .as_deref()
+        .map(|t| json_object(t, "expression attribute names"))
+        .transpose()
 }
 
 /// `expression_maps`, with ExpressionAttributeValues of only plain S and N
@@ -54,14 +59,9 @@ pub fn expression_maps_parsed(
     let Some(values) = attrs.values.as_deref().and_then(simple_item_from_str) else {
         return Ok((expression_maps(attrs)?, None));
     };
-    let names = attrs
-        .names
-        .as_deref()
-        .map(|t| json_object(t, "expression attribute names"))
-        .transpose()?;
     Ok((
         ExpressionMaps {
-            names,
+            names: names_map(attrs)?,
             values: None,
         },
         Some(values),

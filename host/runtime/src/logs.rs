@@ -86,7 +86,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// `bytes` as text without a copy when it is valid UTF-8.
 fn owned_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| text(e.as_bytes()))
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 impl LogBuffer {

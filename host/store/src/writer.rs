@@ -590,7 +590,9 @@ trait Answer: Send {
     /// The caller's thread when the caller parks one (`Writer::write`); a
     /// task (`Writer::submit`) has none.
     fn thread(&self) -> Option<Thread>;
-    fn parks(&self) -> bool;
+    fn parks(&self) -> bool {
+        self.thread().is_some()
+    }
     /// Stores the caller's answer. A parked caller is `threads[index]` of
     /// `tree`, woken later by the writer or another caller (see
     /// `answer_all`); a task's waker is returned, for the writer to wake.
@@ -613,13 +615,6 @@ impl<R: Send> Answer for Ran<R> {
             .0
             .as_ref()
             .and_then(|waiter| waiter.thread.clone())
-    }
-
-    fn parks(&self) -> bool {
-        self.answer
-            .0
-            .as_ref()
-            .is_some_and(|waiter| waiter.thread.is_some())
     }
 
     fn answer(
@@ -797,10 +792,6 @@ mod tests {
     impl super::Answer for Probe {
         fn thread(&self) -> Option<std::thread::Thread> {
             self.1.then(std::thread::current)
-        }
-
-        fn parks(&self) -> bool {
-            self.1
         }
 
         fn answer(

@@ -179,6 +179,7 @@ mod tests {
         let first = parse(TEXT, &names, &values("1", "2", "p")).unwrap();
         assert_eq!(first, fresh(TEXT, &names, &values("1", "2", "p")).unwrap());
         let cached = len();
+        assert!(cached > 0, "the first parse was cached");
         let second = parse(TEXT, &names, &values("7", "-3.5", "q")).unwrap();
         assert_eq!(len(), cached, "the second parse was a hit");
         assert_eq!(

@@ -12,7 +12,7 @@ use redb::ReadableTable;
 use serde_json::Value;
 
 use super::changes::CHANGE_SHARD;
-use super::meta::{ChangeStream, StreamViewType, TableMeta, lookup};
+use super::meta::{ChangeStream, StreamViewType, TableMeta, deleted_tables, lookup};
 use crate::error::{Result, StoreError};
 use crate::records::{self, Record, SequenceFormat, Start};
 use crate::schema::{DELETED_TABLES, LOG_HEADS, RECORDS, TABLES};
@@ -131,31 +131,25 @@ fn parse_arn(arn: &str) -> Result<(&str, &str)> {
 /// The table and stream an ARN names, in a read snapshot.
 fn resolve(txn: &redb::ReadTransaction, arn: &str) -> Result<(TableMeta, ChangeStream)> {
     let (table, label) = parse_arn(arn)?;
-    let find = |meta: TableMeta| {
+    find_stream(txn, table, |meta| {
         let stream = meta.stream_by_label(label).cloned()?;
         (meta.stream_arn(&stream) == arn).then_some((meta, stream))
-    };
-    if let Some(found) = lookup(&txn.open_table(TABLES)?, table)?.and_then(find) {
-        return Ok(found);
-    }
-    // Only then the deleted tables still kept (see `deleted_tables`).
-    deleted_tables(txn, Some(table))?
-        .into_iter()
-        .find_map(find)
-        .ok_or_else(|| stream_not_found(arn))
+    })?
+    .ok_or_else(|| stream_not_found(arn))
 }
 
-/// The metadata of deleted tables (named `table`, if given) whose change
-/// streams are still kept (see `meta::keep_streams_in`), oldest first.
-fn deleted_tables(txn: &redb::ReadTransaction, table: Option<&str>) -> Result<Vec<TableMeta>> {
-    let mut metas = Vec::new();
-    for entry in txn.open_table(DELETED_TABLES)?.iter()? {
-        let meta = TableMeta::decode(entry?.1.value().1)?;
-        if table.is_none_or(|name| name == meta.name) {
-            metas.push(meta);
-        }
+/// What `find` takes from a stream of table `table`: from the live table,
+/// else (read only then) from a deleted one still kept.
+fn find_stream<T>(
+    txn: &redb::ReadTransaction,
+    table: &str,
+    find: impl Fn(TableMeta) -> Option<T>,
+) -> Result<Option<T>> {
+    if let Some(found) = lookup(&txn.open_table(TABLES)?, table)?.and_then(&find) {
+        return Ok(Some(found));
     }
-    Ok(metas)
+    let deleted = deleted_tables(&txn.open_table(DELETED_TABLES)?, Some(table))?;
+    Ok(deleted.into_iter().find_map(find))
 }
 
 /// ListStreams: streams (of one table, if named) in (table, creation) order,
@@ -175,7 +169,7 @@ pub fn list_streams(
             .map(|entry| TableMeta::decode(entry?.1.value()))
             .collect::<Result<_>>()?,
     };
-    metas.extend(deleted_tables(&txn, table)?);
+    metas.extend(deleted_tables(&txn.open_table(DELETED_TABLES)?, table)?);
     let mut all: Vec<(u64, StreamSummary)> = metas
         .iter()
         .flat_map(|meta| {
@@ -296,13 +290,7 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
     }
     let txn = store.read()?;
     let of_log = |meta: TableMeta| meta.streams.into_iter().find(|s| s.log == token.log);
-    let mut stream = lookup(&txn.open_table(TABLES)?, &token.stream)?.and_then(of_log);
-    if stream.is_none() {
-        stream = deleted_tables(&txn, Some(&token.stream))?
-            .into_iter()
-            .find_map(of_log);
-    }
-    let Some(stream) = stream else {
+    let Some(stream) = find_stream(&txn, &token.stream, of_log)? else {
         return Err(StoreError::ResourceNotFound(
             "Requested resource not found: the stream of this iterator no longer exists".into(),
         ));
@@ -468,11 +456,15 @@ pub fn trim_expired(store: &Store) -> Result<u64> {
             let meta = TableMeta::decode(entry?.1.value())?;
             logs.extend(meta.streams.iter().map(|s| s.log));
         }
-        let deleted_logs = deleted_tables(&txn, None).map(|metas| {
-            for meta in metas {
-                logs.extend(meta.streams.iter().map(|s| s.log));
-            }
-        });
+        let deleted_logs = txn
+            .open_table(DELETED_TABLES)
+            .map_err(StoreError::from)
+            .and_then(|kept| deleted_tables(&kept, None))
+            .map(|metas| {
+                for meta in metas {
+                    logs.extend(meta.streams.iter().map(|s| s.log));
+                }
+            });
         (logs, deleted_logs)
     };
     let mut total = 0;

@@ -225,18 +225,10 @@ pub fn plan_delete_ref<'a>(
 /// UpdateItem's checks and result, against `source`'s image of the item. A
 /// missing item is created from its key and what the update writes.
 pub fn plan_update(request: &UpdateItemRequest, source: &mut dyn ImageSource) -> Result<Planned> {
-    plan_update_ref(request, source).map(Plan::into_planned)
+    plan_update_with(request, None, source).map(Plan::into_planned)
 }
 
-/// `plan_update`, borrowing the images it did not change.
-pub fn plan_update_ref<'a>(
-    request: &'a UpdateItemRequest,
-    source: &'a mut dyn ImageSource,
-) -> Result<Plan<'a>> {
-    plan_update_with(request, None, source)
-}
-
-/// `plan_update_ref` with the ExpressionAttributeValues given parsed
+/// `plan_update`, borrowing the images it did not change, with the ExpressionAttributeValues given parsed
 /// (`Some`; `request.expressions.values` is then ignored): a function's plain
 /// values parse from their text straight into attribute values instead of
 /// through a JSON tree (that tree was ~5% of a trigger lane's CPU).

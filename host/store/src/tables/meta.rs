@@ -397,28 +397,23 @@ pub fn create_table(store: &Store, input: CreateTable) -> Result<TableDescriptio
     })
 }
 
-/// A new enabled stream with a fresh log. Labels have millisecond resolution,
-/// so a stream re-enabled within the same millisecond as the last one was
-/// created is dated one millisecond later, keeping labels (and ARNs) unique.
-/// A new change stream for `meta`. Its label (creation time, ms) comes after
-/// every earlier stream of a table of this name, its own and those of a
-/// deleted table still kept, so that no two streams share an ARN.
+/// A new enabled stream with a fresh log. Labels (creation times) have
+/// millisecond resolution, so the label comes after every earlier stream of a
+/// table of this name, its own and those of a deleted table still kept, so
+/// that no two streams share an ARN.
 fn new_stream(
     ctx: &WriteCtx<'_>,
     meta: &TableMeta,
     view_type: StreamViewType,
 ) -> Result<ChangeStream> {
-    let mut latest = meta.streams.iter().map(|s| s.created_ms).max();
-    for entry in ctx
-        .txn()
-        .open_table(crate::schema::DELETED_TABLES)?
-        .iter()?
-    {
-        let deleted = TableMeta::decode(entry?.1.value().1)?;
-        if deleted.name == meta.name {
-            latest = latest.max(deleted.streams.iter().map(|s| s.created_ms).max());
-        }
-    }
+    let deleted = deleted_tables(
+        &ctx.txn().open_table(crate::schema::DELETED_TABLES)?,
+        Some(&meta.name),
+    )?;
+    let latest = std::iter::once(meta)
+        .chain(&deleted)
+        .flat_map(|m| m.streams.iter().map(|s| s.created_ms))
+        .max();
     let created_ms = match latest {
         Some(latest) => ctx.now_ms.max(latest.saturating_add(1)),
         None => ctx.now_ms,
@@ -430,6 +425,22 @@ fn new_stream(
         closed_ms: None,
         closed_at_sequence: 0,
     })
+}
+
+/// The metadata of deleted tables (named `name`, if given) whose change
+/// streams are still kept for 24 h (see `kept_streams`), oldest first.
+pub(crate) fn deleted_tables<T: ReadableTable<u64, (u64, &'static [u8])>>(
+    table: &T,
+    name: Option<&str>,
+) -> Result<Vec<TableMeta>> {
+    let mut metas = Vec::new();
+    for entry in table.iter()? {
+        let meta = TableMeta::decode(entry?.1.value().1)?;
+        if name.is_none_or(|name| name == meta.name) {
+            metas.push(meta);
+        }
+    }
+    Ok(metas)
 }
 
 /// DescribeTable: the table and its exact item count and size.

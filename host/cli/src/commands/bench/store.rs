@@ -345,7 +345,7 @@ fn put_item_rate(
     };
     let (rate, _) = match clients {
         Clients::Threads => run_clients(writers, phase, move |w, n| {
-            call(&store, "DynamoDB_20120810.PutItem", &request(w, n))?;
+            call(&store, PUT_ITEM, &request(w, n))?;
             Ok(1)
         })?,
         Clients::Tasks => run_tasks(writers, phase, move |w, n| {
