@@ -173,11 +173,11 @@ impl Shared {
         self.buffer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn flush(&self) -> eddy_store::Result<()> {
+    fn flush(&self) -> eddy_store::Result<Flushed> {
         let _one_at_a_time = self.flushing.lock().unwrap_or_else(|e| e.into_inner());
         let batch = self.buffer().take(self.store.now_ms());
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Flushed::Nothing);
         }
         let batch = Arc::new(batch);
         let job = batch.clone();
@@ -187,8 +187,15 @@ impl Shared {
             let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
             self.buffer().put_back(batch);
         }
-        written
+        written.map(|()| Flushed::Batch)
     }
+}
+
+/// What a flush found to write.
+#[derive(Debug, PartialEq, Eq)]
+enum Flushed {
+    Nothing,
+    Batch,
 }
 
 /// The buffer of logs and metrics not yet written, and its flusher.
@@ -261,8 +268,16 @@ impl Telemetry {
 
     /// Writes everything buffered so far to the store (one write job); when
     /// it returns Ok, everything recorded before the call can be read.
+    ///
+    /// With nothing buffered it still waits for the writer to commit what it
+    /// holds: a trigger's commit may have taken the telemetry (`write_pending`)
+    /// and not be committed yet, and a reader told "flushed" would then miss
+    /// invocations recorded before it asked (a log group not found yet).
     pub fn flush(&self) -> eddy_store::Result<()> {
-        self.shared.flush()
+        if self.shared.flush()? == Flushed::Nothing {
+            self.shared.store.write(|_| Ok(()))?;
+        }
+        Ok(())
     }
 
     /// Writes everything buffered so far inside the caller's write job, so a
@@ -540,6 +555,31 @@ mod tests {
         assert_eq!(messages(&store, "h").len(), 3);
         telemetry.flush().unwrap();
         assert_eq!(messages(&store, "h").len(), 3, "nothing is written twice");
+    }
+
+    #[test]
+    fn a_flush_waits_for_telemetry_a_commit_under_way_has_taken() {
+        let (_dir, store) = open();
+        let telemetry = Telemetry::new(store.clone());
+        telemetry.record("h", 1, 128, &outcome(ok(), &[]));
+        let (taken, wait) = std::sync::mpsc::channel();
+        let shared = telemetry.clone();
+        let committing = std::thread::spawn({
+            let store = store.clone();
+            move || {
+                store.write(move |ctx| {
+                    shared.write_pending(ctx)?;
+                    taken.send(()).unwrap();
+                    // The commit is slow: the reader below asks meanwhile.
+                    std::thread::sleep(Duration::from_millis(200));
+                    Ok(())
+                })
+            }
+        });
+        wait.recv().unwrap();
+        telemetry.flush().unwrap();
+        assert_eq!(messages(&store, "h").len(), 3, "read after flush");
+        committing.join().unwrap().unwrap();
     }
 
     #[test]
