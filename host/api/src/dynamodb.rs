@@ -22,17 +22,19 @@ use eddy_store::tables::{ExpressionMaps, ReturnValues};
 use eddy_store::value::json::item_from_object;
 use serde_json::Value;
 
-use crate::ApiError;
 use crate::request::Request;
+use crate::{ApiError, Response};
 
 /// Runs one DynamoDB operation.
 pub fn dispatch(
     store: &eddy_store::Store,
     operation: &str,
     request: &Value,
-) -> Result<Value, ApiError> {
+) -> Result<Response, ApiError> {
     let req = Request::new(request, "ValidationException");
-    match operation {
+    let value = match operation {
+        "Query" => return query::query(store, &req),
+        "Scan" => return query::scan(store, &req),
         "CreateTable" => tables::create(store, &req),
         "DescribeTable" => tables::describe(store, &req),
         "ListTables" => tables::list(store, &req),
@@ -42,15 +44,14 @@ pub fn dispatch(
         "GetItem" => items::get(store, &req),
         "UpdateItem" => items::update(store, &req),
         "DeleteItem" => items::delete(store, &req),
-        "Query" => query::query(store, &req),
-        "Scan" => query::scan(store, &req),
         "BatchWriteItem" => batch::write(store, &req),
         "BatchGetItem" => batch::get(store, &req),
         _ => Err(ApiError::unknown_operation(&format!(
             "{}.{operation}",
             crate::DYNAMODB
         ))),
-    }
+    };
+    value.map(Response::Value)
 }
 
 /// The operations `crate::dispatch_async` runs: writes, which wait only on
@@ -70,7 +71,7 @@ pub(crate) async fn dispatch_write(
         "UpdateItem" => items::update_async(store, &req).await,
         "DeleteItem" => items::delete_async(store, &req).await,
         "BatchWriteItem" => batch::write_async(store, &req).await,
-        _ => dispatch(store, operation, request),
+        _ => dispatch(store, operation, request)?.into_value(),
     }
 }
 

@@ -24,6 +24,7 @@ use eddy_store::Store;
 use serde_json::Value;
 
 pub use error::ApiError;
+pub use response::Response;
 pub use services::Api;
 
 /// The services the dispatcher speaks, by their X-Amz-Target prefix.
@@ -43,11 +44,17 @@ pub const EDDY: &str = "Eddy_20261124";
 /// `store`. `Api::dispatch` takes every operation; this is its data-plane part,
 /// for callers that hold only a store.
 pub fn dispatch(store: &Store, operation: &str, request: &Value) -> Result<Value, ApiError> {
+    respond(store, operation, request)?.into_value()
+}
+
+/// `dispatch`, its answer as it goes on the wire: pages of items stay the
+/// JSON text they were rendered to (see `Response`).
+pub fn respond(store: &Store, operation: &str, request: &Value) -> Result<Response, ApiError> {
     let (service, name) = split(operation, request)?;
     match service {
-        KINESIS => kinesis::dispatch(store, name, request),
+        KINESIS => kinesis::dispatch(store, name, request).map(Response::Value),
         DYNAMODB => dynamodb::dispatch(store, name, request),
-        DYNAMODB_STREAMS => dynamodb_streams::dispatch(store, name, request),
+        DYNAMODB_STREAMS => dynamodb_streams::dispatch(store, name, request).map(Response::Value),
         _ => Err(ApiError::unknown_operation(operation)),
     }
 }
@@ -86,16 +93,17 @@ pub fn dispatch_async(
     }))
 }
 
-/// `Api::dispatch`: every service.
-fn route(api: &Api, operation: &str, request: &Value) -> Result<Value, ApiError> {
+/// `Api::respond`: every service.
+fn route(api: &Api, operation: &str, request: &Value) -> Result<Response, ApiError> {
     let (service, name) = split(operation, request)?;
-    match service {
+    let value = match service {
         LAMBDA => lambda::dispatch(api, name, request),
         LOGS => logs::dispatch(api, name, request),
         CLOUDWATCH => metrics::dispatch(api, name, request),
         EDDY => eddy::dispatch(api, name, request),
-        _ => dispatch(api.store(), operation, request),
-    }
+        _ => return respond(api.store(), operation, request),
+    };
+    value.map(Response::Value)
 }
 
 /// `<Service_Version>.<Operation>` split in two; a bare operation name is

@@ -66,6 +66,12 @@ impl Api {
 
     /// Runs one operation (`<Service_Version>.<Operation>`) on its JSON request.
     pub fn dispatch(&self, operation: &str, request: &Value) -> Result<Value, ApiError> {
+        self.respond(operation, request)?.into_value()
+    }
+
+    /// `dispatch`, its answer as it goes on the wire: pages of items stay the
+    /// JSON text they were rendered to (see `Response`).
+    pub fn respond(&self, operation: &str, request: &Value) -> Result<crate::Response, ApiError> {
         crate::route(self, operation, request)
     }
 

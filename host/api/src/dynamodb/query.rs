@@ -1,16 +1,16 @@
 //! Query and Scan.
 
 use eddy_store::Store;
-use eddy_store::tables::query::{query_json, scan_json};
+use eddy_store::tables::query::{ItemText, query_text, scan_text};
 use eddy_store::tables::{Page, QueryRequest, ScanRequest, Select};
 use eddy_store::value::json::item_to_json;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use super::{expression_maps, opt_item_member, refuse_legacy};
-use crate::ApiError;
 use crate::request::Request;
+use crate::{ApiError, Response};
 
-pub(crate) fn query(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+pub(crate) fn query(store: &Store, req: &Request<'_>) -> Result<Response, ApiError> {
     refuse_legacy(req)?;
     no_index(req)?;
     req.opt_bool("ConsistentRead")?;
@@ -26,10 +26,10 @@ pub(crate) fn query(store: &Store, req: &Request<'_>) -> Result<Value, ApiError>
         forward: req.opt_bool("ScanIndexForward")?.unwrap_or(true),
     };
     let count_only = request.select == Some(Select::Count);
-    Ok(page_json(query_json(store, &request)?, count_only))
+    Ok(page_response(query_text(store, &request)?, count_only))
 }
 
-pub(crate) fn scan(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> {
+pub(crate) fn scan(store: &Store, req: &Request<'_>) -> Result<Response, ApiError> {
     refuse_legacy(req)?;
     no_index(req)?;
     req.opt_bool("ConsistentRead")?;
@@ -52,7 +52,7 @@ pub(crate) fn scan(store: &Store, req: &Request<'_>) -> Result<Value, ApiError> 
         total_segments: u32_member("TotalSegments")?,
     };
     let count_only = request.select == Some(Select::Count);
-    Ok(page_json(scan_json(store, &request)?, count_only))
+    Ok(page_response(scan_text(store, &request)?, count_only))
 }
 
 fn no_index(req: &Request<'_>) -> Result<(), ApiError> {
@@ -96,14 +96,27 @@ fn limit(req: &Request<'_>) -> Result<Option<u32>, ApiError> {
     }
 }
 
-/// The response; Select COUNT carries no Items member.
-fn page_json(page: Page<Value>, count_only: bool) -> Value {
-    let mut out = json!({ "Count": page.count, "ScannedCount": page.scanned_count });
-    if !count_only {
-        out["Items"] = Value::Array(page.items);
-    }
+/// The response: the page's items as the JSON text they were rendered to.
+/// Select COUNT carries no Items member.
+fn page_response(page: Page<ItemText>, count_only: bool) -> Response {
+    let mut members = Map::with_capacity(3);
+    members.insert("Count".into(), page.count.into());
+    members.insert("ScannedCount".into(), page.scanned_count.into());
     if let Some(key) = &page.last_evaluated_key {
-        out["LastEvaluatedKey"] = item_to_json(key);
+        members.insert("LastEvaluatedKey".into(), item_to_json(key));
     }
-    out
+    if count_only {
+        return Response::Value(Value::Object(members));
+    }
+    let text_len: usize = page.items.iter().map(|item| item.0.len() + 1).sum();
+    let mut items = Vec::with_capacity(text_len + 2);
+    items.push(b'[');
+    for (i, ItemText(text)) in page.items.iter().enumerate() {
+        if i > 0 {
+            items.push(b',');
+        }
+        items.extend_from_slice(text);
+    }
+    items.push(b']');
+    Response::Page { members, items }
 }

@@ -22,13 +22,12 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use super::client::Health;
 use super::{HEALTH_PATH, MAX_BODY_BYTES, wire};
-use crate::{Api, ApiError};
+use crate::{Api, ApiError, Response as Answer};
 
 /// Operations running at once at most; more wait for a thread. Each holds a
 /// store transaction or a function invocation, so far more than the cores.
@@ -179,7 +178,7 @@ async fn handle(
             respond(StatusCode::OK, "application/json", shared.health.clone())
         }
         Method::POST => match dispatch(req, &shared).await {
-            Ok(value) => json(StatusCode::OK, content_type, &value),
+            Ok(answer) => respond(StatusCode::OK, content_type, Bytes::from(answer.to_bytes())),
             Err(e) => error(&e, content_type),
         },
         ref method => error(&not_served(method, &path), content_type),
@@ -195,7 +194,7 @@ async fn handle(
 /// One operation: its target, its body, and the dispatcher. A data-plane
 /// write waits for its group commit right here, holding no thread; any other
 /// operation runs on the blocking pool.
-async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Value, ApiError> {
+async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Answer, ApiError> {
     let operation = wire::target(req.headers())?;
     let body = read_body(req.into_body()).await?;
     let request = wire::parse_request(&body)?;
@@ -206,14 +205,15 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Value, ApiE
             // connection, until it drains.
             let _permit = shared.async_writes.acquire().await;
             // Its own task, so that a panic is a 500, as on the blocking pool.
-            return tokio::spawn(dispatching)
-                .await
-                .unwrap_or_else(|_| Err(internal_failure()));
+            return match tokio::spawn(dispatching).await {
+                Ok(answer) => answer.map(Answer::Value),
+                Err(_) => Err(internal_failure()),
+            };
         }
         Err(request) => request,
     };
     let api = shared.api.clone();
-    tokio::task::spawn_blocking(move || api.dispatch(&operation, &request))
+    tokio::task::spawn_blocking(move || api.respond(&operation, &request))
         .await
         .unwrap_or_else(|_| Err(internal_failure()))
 }
@@ -271,20 +271,6 @@ fn not_served(method: &Method, path: &str) -> ApiError {
 fn request_id(shared: &Shared) -> String {
     let n = shared.requests.fetch_add(1, Ordering::Relaxed);
     format!("eddy-{:08x}-{n:012x}", std::process::id())
-}
-
-fn json(status: StatusCode, content_type: &'static str, value: &Value) -> Response<Full<Bytes>> {
-    match serde_json::to_vec(value) {
-        Ok(body) => respond(status, content_type, Bytes::from(body)),
-        Err(e) => {
-            let mut err = ApiError::new(
-                "InternalFailure",
-                format!("cannot encode the response: {e}"),
-            );
-            err.status = 500;
-            error(&err, content_type)
-        }
-    }
 }
 
 /// The AWS JSON error shape: the status, `x-amzn-ErrorType`, and

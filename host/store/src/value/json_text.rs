@@ -19,6 +19,14 @@ pub struct ItemJson<'a>(pub &'a Item);
 #[derive(Debug, Clone, Copy)]
 pub struct ValueJson<'a>(pub &'a AttributeValue);
 
+impl ItemJson<'_> {
+    /// The item's text.
+    pub fn to_vec(&self) -> Vec<u8> {
+        // Serialising to memory fails only on I/O, and a Vec has none.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
 impl Serialize for ItemJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;

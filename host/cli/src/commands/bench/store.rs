@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use eddy_api::Response;
 use eddy_store::{Durability, Store, StoreOptions};
 use serde_json::{Map, Value, json};
 
@@ -171,6 +172,15 @@ fn open(dir: &Path, durability: Durability) -> Result<Store> {
 
 fn call(store: &Store, operation: &str, request: &Value) -> Result<Value> {
     eddy_api::dispatch(store, operation, request).map_err(|e| anyhow::anyhow!("{operation}: {e}"))
+}
+
+/// A read as `eddy serve` answers it: the response and its bytes on the wire
+/// (the read figures count the work of producing what a client receives).
+fn read_call(store: &Store, operation: &str, request: &Value) -> Result<(Response, usize)> {
+    let response = eddy_api::respond(store, operation, request)
+        .map_err(|e| anyhow::anyhow!("{operation}: {e}"))?;
+    let bytes = response.to_bytes().len();
+    Ok((response, bytes))
 }
 
 fn create_table(store: &Store, name: &str) -> Result<()> {
@@ -407,18 +417,24 @@ fn records_rates(dir: &Path, phase: Duration) -> Result<(f64, f64)> {
     let mut iterator = response["ShardIterator"].clone();
     let mut read = 0u64;
     while read < total {
-        let page = call(
+        let (page, bytes) = read_call(
             &store,
             "Kinesis_20131202.GetRecords",
             &json!({"ShardIterator": iterator, "Limit": 10000}),
         )?;
-        let n = page["Records"].as_array().map_or(0, Vec::len) as u64;
+        let n = page
+            .member("Records")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len) as u64;
         anyhow::ensure!(
-            n > 0,
+            n > 0 && bytes > 0,
             "GetRecords returned nothing after {read} of {total} records"
         );
         read += n;
-        iterator = page["NextShardIterator"].clone();
+        iterator = page
+            .member("NextShardIterator")
+            .cloned()
+            .unwrap_or_default();
     }
     Ok((put, read as f64 / start.elapsed().as_secs_f64()))
 }
@@ -461,9 +477,10 @@ fn scan_rate(dir: &Path, items: u64) -> Result<(f64, f64)> {
         if let Some(key) = start_key.take() {
             request["ExclusiveStartKey"] = key;
         }
-        let page = call(&store, "DynamoDB_20120810.Scan", &request)?;
-        scanned += page["Count"].as_u64().unwrap_or(0);
-        match page.get("LastEvaluatedKey") {
+        let (page, bytes) = read_call(&store, "DynamoDB_20120810.Scan", &request)?;
+        anyhow::ensure!(bytes > 0, "Scan answered nothing");
+        scanned += page.member("Count").and_then(Value::as_u64).unwrap_or(0);
+        match page.member("LastEvaluatedKey") {
             Some(key) if !key.is_null() => start_key = Some(key.clone()),
             _ => break,
         }

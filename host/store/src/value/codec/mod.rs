@@ -11,19 +11,22 @@
 //! count, len = unsigned LEB128 varint;  name = len UTF-8
 //! ```
 //!
-//! Decoding checks everything (UTF-8, numbers, lengths, nesting, trailing bytes)
-//! and reports damage as [`StoreError::Storage`]; it never panics and never
-//! allocates more than the input could hold.
+//! Decoding checks everything (UTF-8, numbers, lengths, name order, nesting,
+//! trailing bytes) and reports damage as
+//! [`StoreError::Storage`](crate::error::StoreError::Storage); it never panics
+//! and never allocates more than the input could hold. Items decode to the
+//! item model here, or to JSON text ([`render_item_json`]) for pages.
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::Value as JsonValue;
-
-use super::size::number_size;
 use super::{AttributeValue, Item, Number};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
+use reader::{Reader, corrupt};
+
+mod reader;
+mod text;
+
+pub use text::render_item_json;
 
 /// The format version, first byte of every encoded item.
 pub const VERSION: u8 = 1;
@@ -56,30 +59,13 @@ pub fn encode_item(item: &Item) -> Vec<u8> {
 
 /// Decodes an item written by [`encode_item`].
 pub fn decode_item(bytes: &[u8]) -> Result<Item> {
-    decode::<Model>(bytes)
-}
-
-/// Decodes an item written by [`encode_item`] straight to DynamoDB JSON, with
-/// its size as [`item_size`](super::size::item_size) counts it: what Scan and Query pages need,
-/// without building the item first (the same checks as [`decode_item`]).
-pub fn decode_item_json(bytes: &[u8]) -> Result<(JsonValue, usize)> {
-    let (map, size) = decode::<Json>(bytes)?;
-    Ok((JsonValue::Object(map), size))
-}
-
-fn decode<B: Build>(bytes: &[u8]) -> Result<B::Map> {
     let mut reader = Reader { bytes, pos: 0 };
     match reader.byte()? {
         VERSION => {}
         other => return Err(corrupt(format!("unknown item format version {other}"))),
     }
-    let item = reader.map::<B>(0)?;
-    if reader.pos != bytes.len() {
-        return Err(corrupt(format!(
-            "{} trailing bytes after the item",
-            bytes.len() - reader.pos
-        )));
-    }
+    let item = reader.map(0)?;
+    reader.finish()?;
     Ok(item)
 }
 
@@ -159,258 +145,39 @@ fn put_value(out: &mut Vec<u8>, value: &AttributeValue) {
     }
 }
 
-fn corrupt(what: String) -> StoreError {
-    StoreError::Storage(format!("corrupt item: {what}"))
-}
-
-/// A bounds-checked cursor over encoded bytes.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8> {
-        let b = *self
-            .bytes
-            .get(self.pos)
-            .ok_or_else(|| corrupt("unexpected end of data".to_string()))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    fn varint(&mut self) -> Result<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f)
-                .checked_shl(shift)
-                .filter(|v| v >> shift == u64::from(b & 0x7f))
-                .ok_or_else(|| corrupt("varint overflows 64 bits".to_string()))?;
-            if b & 0x80 == 0 {
-                return Ok(n);
-            }
-        }
-        Err(corrupt("varint longer than 10 bytes".to_string()))
-    }
-
-    /// A count of following elements; each takes at least one byte, so a count
-    /// beyond the remaining bytes is corrupt (and never drives an allocation).
-    fn count(&mut self) -> Result<usize> {
-        let n = self.varint()?;
-        let remaining = self.bytes.len() - self.pos;
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= remaining)
-            .ok_or_else(|| corrupt(format!("count {n} exceeds the {remaining} bytes left")))
-    }
-
-    fn slice(&mut self) -> Result<&'a [u8]> {
-        let len = self.count()?;
-        let slice = &self.bytes[self.pos..self.pos + len];
-        self.pos += len;
-        Ok(slice)
-    }
-
-    fn string(&mut self) -> Result<String> {
-        let slice = self.slice()?;
-        std::str::from_utf8(slice)
-            .map(str::to_owned)
-            .map_err(|e| corrupt(format!("invalid UTF-8: {e}")))
-    }
-
-    fn list_of<T>(&mut self, mut element: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
+/// Decoding to the item model.
+impl Reader<'_> {
+    fn map(&mut self, depth: usize) -> Result<Item> {
         let count = self.count()?;
-        let mut out = Vec::with_capacity(count);
+        let mut map = Item::new();
+        let mut previous = None;
         for _ in 0..count {
-            out.push(element(self)?);
-        }
-        Ok(out)
-    }
-
-    /// A number with its stored (normalised) text.
-    fn number_text(&mut self) -> Result<(Number, &'a str)> {
-        let slice = self.slice()?;
-        std::str::from_utf8(slice)
-            .ok()
-            .and_then(|text| Some((Number::parse(text).ok()?, text)))
-            .ok_or_else(|| {
-                corrupt(format!(
-                    "invalid number {:?}",
-                    String::from_utf8_lossy(slice)
-                ))
-            })
-    }
-
-    fn map<B: Build>(&mut self, depth: usize) -> Result<B::Map> {
-        let count = self.count()?;
-        let mut map = B::map(count);
-        for _ in 0..count {
-            let name = self.string()?;
-            let value = self.value::<B>(depth + 1)?;
-            if !B::insert(&mut map, name, value) {
-                return Err(corrupt("duplicate attribute name".to_string()));
-            }
+            let name = self.name_after(previous)?;
+            map.insert(name.to_owned(), self.value(depth + 1)?);
+            previous = Some(name);
         }
         Ok(map)
     }
 
-    fn value<B: Build>(&mut self, depth: usize) -> Result<B::Value> {
+    fn value(&mut self, depth: usize) -> Result<AttributeValue> {
         if depth > MAX_DEPTH {
             return Err(corrupt(format!("nested deeper than {MAX_DEPTH} levels")));
         }
+        let owned = |s: &str| s.to_owned();
         Ok(match self.byte()? {
-            tag::S => B::s(self.string()?),
-            tag::N => B::n(self.number_text()?),
-            tag::B => B::b(self.slice()?),
-            tag::FALSE => B::bool(false),
-            tag::TRUE => B::bool(true),
-            tag::NULL => B::null(),
-            tag::M => B::m(self.map::<B>(depth)?),
-            tag::L => B::l(self.list_of(|r| r.value::<B>(depth + 1))?),
-            tag::SS => B::ss(self.list_of(Self::string)?),
-            tag::NS => B::ns(self.list_of(Self::number_text)?),
-            tag::BS => B::bs(self.list_of(Self::slice)?),
+            tag::S => AttributeValue::S(self.string()?.to_owned()),
+            tag::N => AttributeValue::N(self.number_text()?.0),
+            tag::B => AttributeValue::B(self.slice()?.to_vec()),
+            tag::FALSE => AttributeValue::Bool(false),
+            tag::TRUE => AttributeValue::Bool(true),
+            tag::NULL => AttributeValue::Null,
+            tag::M => AttributeValue::M(self.map(depth)?),
+            tag::L => AttributeValue::L(self.list_of(|r| r.value(depth + 1))?),
+            tag::SS => AttributeValue::SS(self.list_of(|r| r.string().map(owned))?),
+            tag::NS => AttributeValue::NS(self.list_of(|r| Ok(r.number_text()?.0))?),
+            tag::BS => AttributeValue::BS(self.list_of(|r| r.slice().map(<[u8]>::to_vec))?),
             other => return Err(corrupt(format!("unknown value tag {other}"))),
         })
-    }
-}
-
-/// What decoding builds from the encoded form: one walk of the bytes (with all
-/// its checks) serves both the item model and DynamoDB JSON.
-trait Build {
-    type Value;
-    type Map;
-    fn map(capacity: usize) -> Self::Map;
-    /// Adds an attribute; false if the name was already there.
-    fn insert(map: &mut Self::Map, name: String, value: Self::Value) -> bool;
-    fn s(text: String) -> Self::Value;
-    fn n(number: (Number, &str)) -> Self::Value;
-    fn b(bytes: &[u8]) -> Self::Value;
-    fn bool(value: bool) -> Self::Value;
-    fn null() -> Self::Value;
-    fn m(map: Self::Map) -> Self::Value;
-    fn l(list: Vec<Self::Value>) -> Self::Value;
-    fn ss(set: Vec<String>) -> Self::Value;
-    fn ns(set: Vec<(Number, &str)>) -> Self::Value;
-    fn bs(set: Vec<&[u8]>) -> Self::Value;
-}
-
-/// Builds `AttributeValue`s.
-struct Model;
-
-impl Build for Model {
-    type Value = AttributeValue;
-    type Map = BTreeMap<String, AttributeValue>;
-
-    fn map(_: usize) -> Self::Map {
-        BTreeMap::new()
-    }
-    fn insert(map: &mut Self::Map, name: String, value: AttributeValue) -> bool {
-        map.insert(name, value).is_none()
-    }
-    fn s(text: String) -> AttributeValue {
-        AttributeValue::S(text)
-    }
-    fn n((number, _): (Number, &str)) -> AttributeValue {
-        AttributeValue::N(number)
-    }
-    fn b(bytes: &[u8]) -> AttributeValue {
-        AttributeValue::B(bytes.to_vec())
-    }
-    fn bool(value: bool) -> AttributeValue {
-        AttributeValue::Bool(value)
-    }
-    fn null() -> AttributeValue {
-        AttributeValue::Null
-    }
-    fn m(map: Self::Map) -> AttributeValue {
-        AttributeValue::M(map)
-    }
-    fn l(list: Vec<AttributeValue>) -> AttributeValue {
-        AttributeValue::L(list)
-    }
-    fn ss(set: Vec<String>) -> AttributeValue {
-        AttributeValue::SS(set)
-    }
-    fn ns(set: Vec<(Number, &str)>) -> AttributeValue {
-        AttributeValue::NS(set.into_iter().map(|(n, _)| n).collect())
-    }
-    fn bs(set: Vec<&[u8]>) -> AttributeValue {
-        AttributeValue::BS(set.into_iter().map(<[u8]>::to_vec).collect())
-    }
-}
-
-/// Builds DynamoDB JSON (exactly what `json::item_to_json` gives for the
-/// decoded item), with each value's size as `size` counts it.
-struct Json;
-
-/// A JSON object and the DynamoDB size of its attributes.
-type SizedMap = (serde_json::Map<String, JsonValue>, usize);
-
-/// `{"TAG": inner}`.
-fn tagged(tag: &str, inner: JsonValue) -> JsonValue {
-    let mut map = serde_json::Map::with_capacity(1);
-    map.insert(tag.to_string(), inner);
-    JsonValue::Object(map)
-}
-
-impl Build for Json {
-    type Value = (JsonValue, usize);
-    type Map = SizedMap;
-
-    fn map(capacity: usize) -> SizedMap {
-        (serde_json::Map::with_capacity(capacity), 0)
-    }
-    fn insert((map, size): &mut SizedMap, name: String, (value, bytes): Self::Value) -> bool {
-        *size += name.len() + bytes;
-        map.insert(name, value).is_none()
-    }
-    fn s(text: String) -> Self::Value {
-        let size = text.len();
-        (tagged("S", JsonValue::String(text)), size)
-    }
-    fn n((number, text): (Number, &str)) -> Self::Value {
-        (tagged("N", text.into()), number_size(&number))
-    }
-    fn b(bytes: &[u8]) -> Self::Value {
-        (tagged("B", BASE64.encode(bytes).into()), bytes.len())
-    }
-    fn bool(value: bool) -> Self::Value {
-        (tagged("BOOL", value.into()), 1)
-    }
-    fn null() -> Self::Value {
-        (tagged("NULL", true.into()), 1)
-    }
-    fn m((map, size): SizedMap) -> Self::Value {
-        let len = map.len();
-        (tagged("M", JsonValue::Object(map)), 3 + len + size)
-    }
-    fn l(list: Vec<Self::Value>) -> Self::Value {
-        let size = 3 + list.iter().map(|(_, s)| 1 + s).sum::<usize>();
-        let list = list.into_iter().map(|(v, _)| v).collect();
-        (tagged("L", JsonValue::Array(list)), size)
-    }
-    fn ss(set: Vec<String>) -> Self::Value {
-        let size = set.iter().map(String::len).sum();
-        let list = set.into_iter().map(JsonValue::String).collect();
-        (tagged("SS", JsonValue::Array(list)), size)
-    }
-    fn ns(set: Vec<(Number, &str)>) -> Self::Value {
-        let size = set.iter().map(|(n, _)| number_size(n)).sum();
-        let list = set
-            .into_iter()
-            .map(|(_, text)| JsonValue::from(text))
-            .collect();
-        (tagged("NS", JsonValue::Array(list)), size)
-    }
-    fn bs(set: Vec<&[u8]>) -> Self::Value {
-        let size = set.iter().map(|b| b.len()).sum();
-        let list = set
-            .into_iter()
-            .map(|b| JsonValue::from(BASE64.encode(b)))
-            .collect();
-        (tagged("BS", JsonValue::Array(list)), size)
     }
 }
 
@@ -419,6 +186,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::error::StoreError;
     use crate::value::testing::{arb_attribute_value, arb_item};
 
     fn sample() -> Item {
@@ -492,10 +260,6 @@ mod tests {
                 Err(StoreError::Storage(_)) => {}
                 other => panic!("{bytes:?} decoded as {other:?}"),
             }
-            match decode_item_json(&bytes) {
-                Err(StoreError::Storage(_)) => {}
-                other => panic!("{bytes:?} decoded to JSON as {other:?}"),
-            }
         }
     }
 
@@ -522,13 +286,6 @@ mod tests {
         }
 
         #[test]
-        fn json_decoding_matches_the_item_model(item in arb_item()) {
-            let (json, size) = decode_item_json(&encode_item(&item)).unwrap();
-            prop_assert_eq!(json, crate::value::json::item_to_json(&item));
-            prop_assert_eq!(size, crate::value::size::item_size(&item));
-        }
-
-        #[test]
         fn values_encode_deterministically(a in arb_attribute_value(), b in arb_attribute_value()) {
             prop_assert_eq!(encode_value(&a) == encode_value(&b), a == b);
         }
@@ -536,7 +293,6 @@ mod tests {
         #[test]
         fn decoding_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode_item(&bytes);
-            let _ = decode_item_json(&bytes);
         }
 
         #[test]
