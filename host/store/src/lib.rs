@@ -6,6 +6,7 @@
 
 pub mod checkpoints;
 pub mod clock;
+mod data_file;
 pub mod error;
 pub mod expressions;
 pub mod functions;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use redb::{ReadableDatabase, ReadableTable};
 
 use crate::clock::Clock;
+use crate::data_file::DataFile;
 use crate::error::{Result, StoreError};
 use crate::maintenance::Maintenance;
 use crate::notify::Notifier;
@@ -69,9 +70,17 @@ impl Store {
             ))
         })?;
         let path = dir.join(DATA_FILE);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .and_then(DataFile::new)
+            .map_err(|e| StoreError::Storage(format!("cannot open {}: {e}", path.display())))?;
         let db = match redb::Database::builder()
             .set_cache_size(options.cache_bytes)
-            .create(&path)
+            .create_with_backend(file)
         {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
