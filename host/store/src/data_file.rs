@@ -13,10 +13,10 @@
 //! with the filling against 90k-123k without. The commit that fills a chunk
 //! carries 1 MiB more to its fsync (a few ms, once per MiB of new pages).
 //!
-//! Only space at or past the file's length when it was opened (or shrunk to)
-//! is ever filled: anything below may hold data.
+//! Only space at or past the file's length at its first change under redb's
+//! lock (or after a shrink) is ever filled: anything below may hold data.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::ops::Bound;
@@ -36,55 +36,53 @@ pub(crate) struct DataFile {
 }
 
 /// Where the file holds space it was never written to.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Fresh {
-    /// Below this offset the file may hold data: never filled.
-    floor: u64,
-    /// Chunks (offset / CHUNK) at or past `floor` filled already.
-    filled: BTreeSet<u64>,
+    /// Below this offset the file may hold data: never filled. Read at the
+    /// first write or resize, when redb holds the file's lock: read at open,
+    /// it could predate another process's last commits.
+    floor: Option<u64>,
+    /// How far each chunk (offset / CHUNK) at or past the floor is filled.
+    filled_to: BTreeMap<u64, u64>,
 }
 
 impl DataFile {
     pub(crate) fn new(file: File) -> io::Result<DataFile> {
-        let floor = file.metadata()?.len();
         let file = FileBackend::new(file).map_err(io::Error::other)?;
         Ok(DataFile {
             file,
-            fresh: Mutex::new(Fresh {
-                floor,
-                filled: BTreeSet::new(),
-            }),
+            fresh: Mutex::new(Fresh::default()),
         })
     }
 
-    fn fresh(&self) -> MutexGuard<'_, Fresh> {
+    /// The fill state, with the floor read if this is the first change.
+    fn fresh(&self) -> io::Result<MutexGuard<'_, Fresh>> {
         // The state is a set of facts about the file, each true once added.
-        self.fresh.lock().unwrap_or_else(|e| e.into_inner())
+        let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+        if fresh.floor.is_none() {
+            fresh.floor = Some(self.file.len()?);
+        }
+        Ok(fresh)
     }
 
-    /// Fills the fresh part of every chunk that `offset..end` touches and
-    /// that was not filled yet, up to the file's length.
-    fn fill_before_write(&self, offset: u64, end: u64) -> io::Result<()> {
-        let mut fresh = self.fresh();
-        if end <= fresh.floor {
+    /// Fills the fresh part of every chunk that `offset..end` touches, up
+    /// to the file's length. Held across the write (`fresh` is the guard),
+    /// so a resize cannot come between the length read and the zeros.
+    fn fill_before_write(&self, fresh: &mut Fresh, offset: u64, end: u64) -> io::Result<()> {
+        let floor = fresh.floor.unwrap_or(u64::MAX);
+        if end <= floor {
             return Ok(());
         }
-        let mut len = None;
-        for chunk in offset.max(fresh.floor) / CHUNK..end.div_ceil(CHUNK) {
-            if fresh.filled.contains(&chunk) {
-                continue;
-            }
-            let len = match len {
-                Some(len) => len,
-                None => *len.insert(self.file.len()?),
-            };
-            let start = (chunk * CHUNK).max(fresh.floor);
+        let len = self.file.len()?;
+        for chunk in offset.max(floor) / CHUNK..end.div_ceil(CHUNK) {
+            let filled = fresh.filled_to.get(&chunk).copied().unwrap_or(0);
+            let start = (chunk * CHUNK).max(floor).max(filled);
             let stop = ((chunk + 1) * CHUNK).min(len);
             if start < stop {
                 let zeros = vec![0u8; (stop - start) as usize];
                 self.file.write(start, &zeros)?;
+                fresh.filled_to.insert(chunk, stop);
             }
-            fresh.filled.insert(chunk);
         }
         Ok(())
     }
@@ -100,13 +98,15 @@ impl StorageBackend for DataFile {
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
+        let mut fresh = self.fresh()?;
         let shrinks = len < self.file.len()?;
         self.file.set_len(len)?;
         if shrinks {
             // Past `len` the file is a hole again; below it, data.
-            let mut fresh = self.fresh();
-            fresh.floor = len;
-            fresh.filled.retain(|chunk| (chunk + 1) * CHUNK <= len);
+            fresh.floor = Some(len);
+            fresh
+                .filled_to
+                .retain(|chunk, _| (chunk + 1) * CHUNK <= len);
         }
         Ok(())
     }
@@ -116,7 +116,8 @@ impl StorageBackend for DataFile {
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.fill_before_write(offset, offset + data.len() as u64)?;
+        let mut fresh = self.fresh()?;
+        self.fill_before_write(&mut fresh, offset, offset + data.len() as u64)?;
         self.file.write(offset, data)
     }
 
@@ -155,6 +156,8 @@ impl StorageBackend for DataFile {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
 
     fn open(dir: &tempfile::TempDir, initial: &[u8]) -> DataFile {
@@ -188,9 +191,9 @@ mod tests {
         assert_eq!(&bytes[60..100], &[7; 40][..]);
         assert_eq!(&bytes[CHUNK as usize + 5..CHUNK as usize + 9], &[2; 4][..]);
         assert!(bytes[100..CHUNK as usize + 5].iter().all(|&b| b == 0));
-        let fresh = file.fresh();
+        let fresh = file.fresh().unwrap();
         // Chunk 0 was only written below the floor (the data it was opened with).
-        assert_eq!(fresh.filled, BTreeSet::from([1]));
+        assert_eq!(fresh.filled_to, BTreeMap::from([(1, 2 * CHUNK)]));
     }
 
     #[test]
@@ -218,5 +221,36 @@ mod tests {
         assert_eq!(&bytes[10..15], &[5; 5][..], "data below the shrink kept");
         assert!(bytes[15..100].iter().all(|&b| b == 0));
         assert_eq!(&bytes[100..104], &[6; 4][..]);
+    }
+
+    #[test]
+    fn data_another_handle_wrote_after_open_is_not_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = open(&dir, &[]);
+        // Another process, before this one's first write.
+        let mut other = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("data"))
+            .unwrap();
+        other.write_all(&[9; 4096]).unwrap();
+        file.write(8192, &[1; 8]).unwrap();
+        let bytes = contents(&file);
+        assert_eq!(&bytes[..4096], &[9; 4096][..]);
+    }
+
+    #[test]
+    fn a_chunk_filled_up_to_the_end_is_filled_on_after_growth() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = open(&dir, &[]);
+        file.set_len(CHUNK / 2).unwrap();
+        file.write(0, &[1; 4]).unwrap();
+        file.set_len(CHUNK).unwrap();
+        file.write(CHUNK / 2 + 8, &[2; 4]).unwrap();
+        let bytes = contents(&file);
+        assert_eq!(&bytes[..4], &[1; 4][..], "the data of the first half kept");
+        assert_eq!(
+            file.fresh().unwrap().filled_to,
+            BTreeMap::from([(0, CHUNK)])
+        );
     }
 }
