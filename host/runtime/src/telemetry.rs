@@ -9,6 +9,7 @@
 //! `Spans`). Throttles is always 0: eddy has no concurrency limit yet.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -136,6 +137,9 @@ struct Buffer {
     /// Lines dropped because the buffer was full, per function.
     dropped: HashMap<String, u64>,
     spans: HashMap<String, Spans>,
+    /// How many batches write jobs have taken (`write_pending`): counted
+    /// under this lock, so a flush sees every take before its own.
+    taken_by_jobs: u64,
 }
 
 impl Buffer {
@@ -165,6 +169,9 @@ struct Shared {
     /// Held while a batch is taken and written, so `flush` returns only after
     /// everything recorded before it is in the store.
     flushing: Mutex<()>,
+    /// The takes by write jobs (`Buffer::taken_by_jobs`) known committed:
+    /// a write returned after they happened.
+    landed: AtomicU64,
 }
 
 impl Shared {
@@ -175,9 +182,15 @@ impl Shared {
 
     fn flush(&self) -> eddy_store::Result<Flushed> {
         let _one_at_a_time = self.flushing.lock().unwrap_or_else(|e| e.into_inner());
-        let batch = self.buffer().take(self.store.now_ms());
+        let (batch, taken_by_jobs) = {
+            let mut buffer = self.buffer();
+            (buffer.take(self.store.now_ms()), buffer.taken_by_jobs)
+        };
         if batch.is_empty() {
-            return Ok(Flushed::Nothing);
+            return Ok(Flushed {
+                wrote: false,
+                taken_by_jobs,
+            });
         }
         let batch = Arc::new(batch);
         let job = batch.clone();
@@ -187,15 +200,19 @@ impl Shared {
             let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
             self.buffer().put_back(batch);
         }
-        written.map(|()| Flushed::Batch)
+        written.map(|()| Flushed {
+            wrote: true,
+            taken_by_jobs,
+        })
     }
 }
 
-/// What a flush found to write.
-#[derive(Debug, PartialEq, Eq)]
-enum Flushed {
-    Nothing,
-    Batch,
+/// What a flush did.
+struct Flushed {
+    /// It wrote a batch (and so waited for a commit).
+    wrote: bool,
+    /// `Buffer::taken_by_jobs` when it took its batch.
+    taken_by_jobs: u64,
 }
 
 /// The buffer of logs and metrics not yet written, and its flusher.
@@ -211,6 +228,7 @@ impl Telemetry {
             store,
             buffer: Mutex::new(Buffer::default()),
             flushing: Mutex::new(()),
+            landed: AtomicU64::new(0),
         });
         let flusher = Flusher::start(shared.clone());
         Arc::new(Telemetry {
@@ -269,13 +287,21 @@ impl Telemetry {
     /// Writes everything buffered so far to the store (one write job); when
     /// it returns Ok, everything recorded before the call can be read.
     ///
-    /// With nothing buffered it still waits for the writer to commit what it
-    /// holds: a trigger's commit may have taken the telemetry (`write_pending`)
-    /// and not be committed yet, and a reader told "flushed" would then miss
-    /// invocations recorded before it asked (a log group not found yet).
+    /// A trigger's commit may have taken telemetry (`write_pending`) and not
+    /// be committed yet: a reader told "flushed" would then miss invocations
+    /// recorded before it asked (a log group not found yet). So when a write
+    /// job took telemetry that no write since is known to follow, the flush
+    /// waits for one: the writer runs jobs in order, so the return of a write
+    /// queued after the take means the take's commit has landed (or failed).
     pub fn flush(&self) -> eddy_store::Result<()> {
-        if self.shared.flush()? == Flushed::Nothing {
-            self.shared.store.write(|_| Ok(()))?;
+        let flushed = self.shared.flush()?;
+        if flushed.taken_by_jobs > self.shared.landed.load(Ordering::Acquire) {
+            if !flushed.wrote {
+                self.shared.store.write(|_| Ok(()))?;
+            }
+            self.shared
+                .landed
+                .fetch_max(flushed.taken_by_jobs, Ordering::AcqRel);
         }
         Ok(())
     }
@@ -285,7 +311,14 @@ impl Telemetry {
     /// job's commit then fails, this telemetry is lost with it (it is a
     /// record of what ran, never data).
     pub fn write_pending(&self, ctx: &WriteCtx<'_>) -> eddy_store::Result<()> {
-        let batch = self.shared.buffer().take(ctx.now_ms);
+        let batch = {
+            let mut buffer = self.shared.buffer();
+            let batch = buffer.take(ctx.now_ms);
+            if !batch.is_empty() {
+                buffer.taken_by_jobs += 1;
+            }
+            batch
+        };
         let written = write_batch_in(ctx, &batch);
         if written.is_err() {
             self.shared.buffer().put_back(batch);
@@ -577,6 +610,11 @@ mod tests {
             }
         });
         wait.recv().unwrap();
+        assert_eq!(
+            telemetry.shared.buffer().taken_by_jobs,
+            1,
+            "the job took the record (not the background flusher)"
+        );
         telemetry.flush().unwrap();
         assert_eq!(messages(&store, "h").len(), 3, "read after flush");
         committing.join().unwrap().unwrap();
