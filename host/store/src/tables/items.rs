@@ -387,19 +387,8 @@ fn write_item(
         };
         Ok(())
     })?;
-    ctx.with_stats(|stats| {
-        let (mut count, mut bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
-        if let Some(old) = old_size {
-            count = count.saturating_sub(1);
-            bytes = bytes.saturating_sub(old as u64);
-        }
-        if let Some((_, new)) = new {
-            count = count.saturating_add(1);
-            bytes = bytes.saturating_add(new as u64);
-        }
-        stats.insert(id, (count, bytes))?;
-        Ok(())
-    })
+    ctx.count_item(id, old_size, new.map(|(_, size)| size));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -439,10 +428,8 @@ mod tests {
         assert!(matches!(err, StoreError::ResourceNotFound(_)));
     }
 
-    /// Replacing an item keeps the statistics exact and returns the old one.
-    #[test]
-    fn replacing_an_item_returns_it_and_keeps_sizes_exact() {
-        let (_dir, store) = open();
+    /// Creates table "tbl" (partition key pk:S); returns its id.
+    fn create_tbl(store: &Store) -> u64 {
         let table = CreateTable {
             name: "tbl".into(),
             partition_key: KeyAttr {
@@ -453,7 +440,14 @@ mod tests {
             billing: BillingMode::PayPerRequest,
             stream: None,
         };
-        create_table(&store, table).unwrap();
+        create_table(store, table).unwrap().meta.id
+    }
+
+    /// Replacing an item keeps the statistics exact and returns the old one.
+    #[test]
+    fn replacing_an_item_returns_it_and_keeps_sizes_exact() {
+        let (_dir, store) = open();
+        create_tbl(&store);
         assert_eq!(
             put(&store, "tbl", &[("pk", "a"), ("v", "long")]).unwrap(),
             None
@@ -468,5 +462,40 @@ mod tests {
             (described.item_count, described.size_bytes),
             (1, 2 + 1 + 1 + 1)
         );
+    }
+
+    /// Statistics are added once per commit, yet a job reading them sees
+    /// every write before it in the same commit, and the commit stores them.
+    #[test]
+    fn statistics_of_many_writes_in_one_commit_are_exact_inside_and_after_it() {
+        let (_dir, store) = open();
+        let id = create_tbl(&store);
+        let request = |pk: &str, v: &str| PutItemRequest {
+            table: "tbl".into(),
+            item: Item::from([
+                ("pk".to_string(), AttributeValue::S(pk.into())),
+                ("v".to_string(), AttributeValue::S(v.into())),
+            ]),
+            ..PutItemRequest::default()
+        };
+        let inside = store
+            .write(move |ctx| {
+                put_item_in(ctx, &request("a", "1234"))?;
+                put_item_in(ctx, &request("b", "1"))?;
+                put_item_in(ctx, &request("a", "12"))?;
+                let delete = DeleteItemRequest {
+                    table: "tbl".into(),
+                    key: Item::from([("pk".to_string(), AttributeValue::S("b".into()))]),
+                    ..DeleteItemRequest::default()
+                };
+                delete_item_in(ctx, &delete)?;
+                put_item_in(ctx, &request("c", "123"))?;
+                ctx.with_stats(|stats| Ok(stats.get(id)?.map(|v| v.value())))
+            })
+            .unwrap();
+        // a: pk + "a" + v + "12" = 2 + 1 + 1 + 2; c: 2 + 1 + 1 + 3.
+        assert_eq!(inside, Some((2, 6 + 7)));
+        let described = describe_table(&store, "tbl").unwrap();
+        assert_eq!((described.item_count, described.size_bytes), (2, 13));
     }
 }
