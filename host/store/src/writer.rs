@@ -195,19 +195,26 @@ impl<'t> WriteCtx<'t> {
         }
     }
 
-    /// Adds the counted changes to TABLE_STATS.
+    /// Adds the counted changes to TABLE_STATS. Each delta is forgotten once
+    /// its row is written, so after an error the rest is still pending (and
+    /// the next flush, at the latest `run_job`'s, fails the commit).
     fn flush_stats(&self) -> Result<()> {
-        let deltas = std::mem::take(&mut *self.stats_deltas.borrow_mut());
-        if deltas.is_empty() {
+        if self.stats_deltas.borrow().is_empty() {
             return Ok(());
         }
         with_open(
             &self.stats,
             || self.txn.open_table(TABLE_STATS),
             |stats| {
-                for (id, delta) in deltas {
-                    let (count, bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
-                    stats.insert(id, (add(count, delta.items), add(bytes, delta.bytes)))?;
+                let mut deltas = self.stats_deltas.borrow_mut();
+                let ids: Vec<u64> = deltas.keys().copied().collect();
+                for id in ids {
+                    let delta = deltas.get(&id).copied().unwrap_or_default();
+                    if delta != StatsDelta::default() {
+                        let (count, bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
+                        stats.insert(id, (add(count, delta.items), add(bytes, delta.bytes)))?;
+                    }
+                    deltas.remove(&id);
                 }
                 Ok(())
             },
@@ -587,11 +594,21 @@ fn run_job(
     replies: &mut Vec<Reply>,
     counted: &mut Result<()>,
 ) -> bool {
-    match catch_unwind(AssertUnwindSafe(|| job(Some(ctx)))) {
-        Ok(reply) => {
+    // The statistics inside the catch too: a panic writing them poisons the
+    // commit, like one in a job, rather than ending the writer thread.
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        let reply = job(Some(&mut *ctx));
+        (reply, ctx.flush_stats())
+    }));
+    match ran {
+        Ok((reply, flushed)) => {
             replies.push(reply);
             if counted.is_ok() {
-                *counted = ctx.flush_stats();
+                *counted = flushed.map_err(|e| {
+                    StoreError::Storage(format!(
+                        "updating table statistics failed, so the whole commit was rolled back: {e}"
+                    ))
+                });
             }
             true
         }

@@ -371,8 +371,9 @@ pub(crate) fn store_change(
 }
 
 /// Stores the encoded item `new` (bytes, size) under `key` of table `id`, or
-/// deletes the item when `new` is `None`, and keeps TABLE_STATS exact: item
-/// count and total item bytes (`old_size`: the size of the item replaced).
+/// deletes the item when `new` is `None`, and counts the change for TABLE_STATS
+/// (item count and total item bytes, added after the job: see
+/// `WriteCtx::count_item`; `old_size`: the size of the item replaced).
 fn write_item(
     ctx: &WriteCtx<'_>,
     id: u64,
@@ -464,10 +465,10 @@ mod tests {
         );
     }
 
-    /// Statistics are added once per commit, yet a job reading them sees
-    /// every write before it in the same commit, and the commit stores them.
+    /// Statistics are added after each job, yet a job reading them sees its
+    /// own writes before it, and the commit stores them.
     #[test]
-    fn statistics_of_many_writes_in_one_commit_are_exact_inside_and_after_it() {
+    fn statistics_of_many_writes_in_one_job_are_exact_inside_and_after_it() {
         let (_dir, store) = open();
         let id = create_tbl(&store);
         let request = |pk: &str, v: &str| PutItemRequest {
