@@ -42,6 +42,9 @@ struct Fresh {
     /// first write or resize, when redb holds the file's lock: read at open,
     /// it could predate another process's last commits.
     floor: Option<u64>,
+    /// The file's length, read with the floor and kept since: redb changes
+    /// it only through this backend, so no write needs a syscall to learn it.
+    len: u64,
     /// How far each chunk (offset / CHUNK) at or past the floor is filled.
     filled_to: BTreeMap<u64, u64>,
 }
@@ -60,20 +63,21 @@ impl DataFile {
         // The state is a set of facts about the file, each true once added.
         let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
         if fresh.floor.is_none() {
-            fresh.floor = Some(self.file.len()?);
+            fresh.len = self.file.len()?;
+            fresh.floor = Some(fresh.len);
         }
         Ok(fresh)
     }
 
     /// Fills the fresh part of every chunk that `offset..end` touches, up
     /// to the file's length. Held across the write (`fresh` is the guard),
-    /// so a resize cannot come between the length read and the zeros.
+    /// so a resize cannot come between the length and the zeros.
     fn fill_before_write(&self, fresh: &mut Fresh, offset: u64, end: u64) -> io::Result<()> {
         let floor = fresh.floor.unwrap_or(u64::MAX);
         if end <= floor {
             return Ok(());
         }
-        let len = self.file.len()?;
+        let len = fresh.len;
         for chunk in offset.max(floor) / CHUNK..end.div_ceil(CHUNK) {
             let filled = fresh.filled_to.get(&chunk).copied().unwrap_or(0);
             let start = (chunk * CHUNK).max(floor).max(filled);
@@ -99,8 +103,9 @@ impl StorageBackend for DataFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut fresh = self.fresh()?;
-        let shrinks = len < self.file.len()?;
+        let shrinks = len < fresh.len;
         self.file.set_len(len)?;
+        fresh.len = len;
         if shrinks {
             // Past `len` the file is a hole again; below it, data.
             fresh.floor = Some(len);
@@ -117,8 +122,11 @@ impl StorageBackend for DataFile {
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         let mut fresh = self.fresh()?;
-        self.fill_before_write(&mut fresh, offset, offset + data.len() as u64)?;
-        self.file.write(offset, data)
+        let end = offset + data.len() as u64;
+        self.fill_before_write(&mut fresh, offset, end)?;
+        self.file.write(offset, data)?;
+        fresh.len = fresh.len.max(end);
+        Ok(())
     }
 
     fn close(&self) -> io::Result<()> {

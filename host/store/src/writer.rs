@@ -207,9 +207,7 @@ impl<'t> WriteCtx<'t> {
             || self.txn.open_table(TABLE_STATS),
             |stats| {
                 let mut deltas = self.stats_deltas.borrow_mut();
-                let ids: Vec<u64> = deltas.keys().copied().collect();
-                for id in ids {
-                    let delta = deltas.get(&id).copied().unwrap_or_default();
+                while let Some((&id, &delta)) = deltas.iter().next() {
                     if delta != StatsDelta::default() {
                         let (count, bytes) = stats.get(id)?.map(|v| v.value()).unwrap_or((0, 0));
                         stats.insert(id, (add(count, delta.items), add(bytes, delta.bytes)))?;

@@ -68,40 +68,33 @@ impl Text<'_, '_> {
         if depth > MAX_DEPTH {
             return Err(corrupt(format!("nested deeper than {MAX_DEPTH} levels")));
         }
-        let tag = self.reader.byte()?;
-        let name = match tag {
-            tag::S => "S",
-            tag::N => "N",
-            tag::B => "B",
-            tag::FALSE | tag::TRUE => "BOOL",
-            tag::NULL => "NULL",
-            tag::M => "M",
-            tag::L => "L",
-            tag::SS => "SS",
-            tag::NS => "NS",
-            tag::BS => "BS",
-            other => return Err(corrupt(format!("unknown value tag {other}"))),
-        };
-        self.out.extend_from_slice(b"{\"");
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        let size = match tag {
-            tag::S => self.s()?,
-            tag::N => self.n()?,
-            tag::B => self.b()?,
-            tag::FALSE => self.literal(b"false"),
-            tag::TRUE | tag::NULL => self.literal(b"true"),
+        let size = match self.reader.byte()? {
+            tag::S => self.open("S").s()?,
+            tag::N => self.open("N").n()?,
+            tag::B => self.open("B").b()?,
+            tag::FALSE => self.open("BOOL").literal(b"false"),
+            tag::TRUE => self.open("BOOL").literal(b"true"),
+            tag::NULL => self.open("NULL").literal(b"true"),
             tag::M => {
-                let (len, size) = self.map(depth)?;
+                let (len, size) = self.open("M").map(depth)?;
                 3 + len + size
             }
-            tag::L => 3 + self.list(|text| Ok(1 + text.value(depth + 1)?))?,
-            tag::SS => self.list(Self::s)?,
-            tag::NS => self.list(Self::n)?,
-            _ => self.list(Self::b)?,
+            tag::L => 3 + self.open("L").list(|text| Ok(1 + text.value(depth + 1)?))?,
+            tag::SS => self.open("SS").list(Self::s)?,
+            tag::NS => self.open("NS").list(Self::n)?,
+            tag::BS => self.open("BS").list(Self::b)?,
+            other => return Err(corrupt(format!("unknown value tag {other}"))),
         };
         self.out.push(b'}');
         Ok(size)
+    }
+
+    /// Starts a value's `{"TAG":`.
+    fn open(&mut self, tag: &str) -> &mut Self {
+        self.out.extend_from_slice(b"{\"");
+        self.out.extend_from_slice(tag.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self
     }
 
     fn s(&mut self) -> Result<usize> {
