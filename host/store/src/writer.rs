@@ -35,7 +35,7 @@ use crate::clock::Clock;
 use crate::error::{Result, StoreError};
 use crate::notify::Notifier;
 use crate::schema::{ITEMS, TABLE_STATS};
-use crate::tables::meta::{ChangeStream, TableMeta};
+use crate::tables::meta::TableMeta;
 
 /// When acknowledged writes reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,8 +102,6 @@ pub(crate) type StatsTable<'t> = redb::Table<'t, u64, (u64, u64)>;
 #[derive(Default)]
 pub(crate) struct TableCache {
     entries: HashMap<String, Arc<TableMeta>>,
-    /// Change stream ARNs by log id (see `stream_arn`).
-    stream_arns: HashMap<u64, Arc<str>>,
 }
 
 impl TableCache {
@@ -123,23 +121,6 @@ impl TableCache {
 
     pub(crate) fn remove(&mut self, name: &str) {
         self.entries.remove(name);
-    }
-
-    /// `meta.stream_arn(stream)`, formatted once per log: formatting the
-    /// stream label's timestamp for every change record was a tenth of the
-    /// cost of writing one. A log id names one stream of one table of this
-    /// store forever and a stream's ARN never changes, so an entry never goes
-    /// stale, even across DDL.
-    pub(crate) fn stream_arn(&mut self, meta: &TableMeta, stream: &ChangeStream) -> Arc<str> {
-        if let Some(arn) = self.stream_arns.get(&stream.log) {
-            return arn.clone();
-        }
-        if self.stream_arns.len() >= Self::MAX_ENTRIES {
-            self.stream_arns.clear();
-        }
-        let arn: Arc<str> = meta.stream_arn(stream).into();
-        self.stream_arns.insert(stream.log, arn.clone());
-        arn
     }
 }
 

@@ -10,6 +10,10 @@ use eddy_runtime::bindgen::{
     ChangeBatch, ChangeKind, ChangeRecord, Event, StreamBatch, StreamRecord,
 };
 use eddy_runtime::error::InvocationError;
+use eddy_store::StoreError;
+use eddy_store::records::SequenceFormat;
+use eddy_store::tables::EventName;
+use eddy_store::tables::change_format::{Stored, event_id, image_text, lambda_json};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -42,7 +46,9 @@ pub(crate) fn wit_event(
                     data: data.clone(),
                 });
             }
-            Body::Change(json) => changes.push(change_record(record.sequence, json)?),
+            Body::Change(stored) => {
+                changes.push(change_record(source.log, record.sequence, stored)?)
+            }
         }
     }
     if changes.is_empty() {
@@ -63,8 +69,8 @@ pub(crate) fn wit_event(
     }))
 }
 
-/// The fields of a stored change record (Lambda's JSON, as the store wrote
-/// it) that the WIT record carries. Keys and images are taken as the JSON
+/// The fields of a change record stored as Lambda's JSON (by versions before
+/// `change_format`) that the WIT record carries. Keys and images are taken as the JSON
 /// text they are stored as — compact, printed by serde_json — which is
 /// exactly what parsing them and printing them again would give, without
 /// building a tree per record.
@@ -95,8 +101,33 @@ struct StoredBody<'a> {
     size_bytes: u64,
 }
 
-/// The WIT change record of stored change record `sequence` (`json`).
-fn change_record(sequence: u64, json: &[u8]) -> Result<ChangeRecord, InvocationError> {
+/// The WIT change record of stored change record `sequence` of `log`.
+fn change_record(log: u64, sequence: u64, stored: &[u8]) -> Result<ChangeRecord, InvocationError> {
+    let unreadable = |e: StoreError| InvocationError::InvalidEvent(e.to_string());
+    let change = match Stored::decode(sequence, stored).map_err(unreadable)? {
+        Stored::Change(change) => change,
+        Stored::Json(json) => return json_change_record(sequence, json),
+    };
+    let text = |bytes: &[u8]| image_text(sequence, bytes).map_err(unreadable);
+    Ok(ChangeRecord {
+        event_id: event_id(log, sequence),
+        kind: match change.event {
+            EventName::Insert => ChangeKind::Insert,
+            EventName::Modify => ChangeKind::Modify,
+            EventName::Remove => ChangeKind::Remove,
+        },
+        keys: text(change.keys)?,
+        new_image: change.new_image.map(text).transpose()?,
+        old_image: change.old_image.map(text).transpose()?,
+        sequence_number: SequenceFormat::DynamoDb.format(sequence),
+        size_bytes: u64::from(change.size_bytes),
+        approximate_creation_time: change.created_s,
+    })
+}
+
+/// The WIT change record of `json`, record `sequence` as an earlier version
+/// stored it.
+fn json_change_record(sequence: u64, json: &[u8]) -> Result<ChangeRecord, InvocationError> {
     let invalid = |why: String| {
         InvocationError::InvalidEvent(format!("change record {sequence} is unreadable: {why}"))
     };
@@ -133,7 +164,9 @@ fn change_record(sequence: u64, json: &[u8]) -> Result<ChangeRecord, InvocationE
 /// with the reason, rather than being filtered out unseen).
 pub(crate) fn filter_json(source: &ShardSource, record: &SourceRecord) -> Option<Value> {
     match &record.body {
-        Body::Change(json) => serde_json::from_slice(json).ok(),
+        Body::Change(stored) => {
+            lambda_json(stored, source.log, record.sequence, &source.arn, true).ok()
+        }
         Body::Stream {
             partition_key,
             data,
@@ -249,6 +282,62 @@ mod tests {
         let buy = filter_json(&source, &stream_record(br#"{"t":"buy"}"#)).unwrap();
         assert!(filters.matches(&buy));
         assert!(!filters.matches(&value));
+    }
+
+    fn change_source() -> ShardSource {
+        ShardSource {
+            kind: Kind::Change {
+                view_type: "NEW_AND_OLD_IMAGES".into(),
+            },
+            arn: "arn:aws:dynamodb:us-east-1:000000000000:table/T/stream/L".into(),
+            ..stream_source()
+        }
+    }
+
+    /// A record as the store keeps it reaches the function as the same
+    /// record in Lambda's JSON would, and filters see that JSON.
+    #[test]
+    fn stored_change_records_become_what_their_lambda_json_gives() {
+        use eddy_store::tables::StreamViewType;
+        use eddy_store::tables::change_format::Change;
+        use eddy_store::value::codec::encode_item;
+        use eddy_store::value::json::item_from_json;
+        let encode = |v: Value| encode_item(&item_from_json(&v).unwrap());
+        let keys = encode(json!({"K": {"N": "1"}}));
+        let new =
+            encode(json!({"K": {"N": "1"}, "T": {"S": "é \" \n"}, "L": {"L": [{"B": "AA=="}]}}));
+        let old = encode(json!({"K": {"N": "1"}}));
+        let mut stored = Vec::new();
+        Change {
+            event: EventName::Modify,
+            view_type: StreamViewType::NewAndOldImages,
+            created_s: 1_700_000_000,
+            size_bytes: 40,
+            keys: &keys,
+            new_image: Some(&new),
+            old_image: Some(&old),
+        }
+        .encode_into(&mut stored);
+        let source = change_source();
+        let record = SourceRecord {
+            sequence: 12,
+            arrival_ms: 1_700_000_000_000,
+            body: Body::Change(stored.clone()),
+        };
+        let lambda = lambda_json(&stored, source.log, 12, &source.arn, true).unwrap();
+        assert_eq!(filter_json(&source, &record), Some(lambda.clone()));
+        assert_eq!(lambda["eventID"], json!(event_id(source.log, 12)));
+        let text = json!({ "Records": [lambda] }).to_string();
+        let from_json = eddy_runtime::events::event_from_json(&text).unwrap();
+        let ours = wit_event(&source, &[&record]).unwrap();
+        assert_eq!(format!("{ours:?}"), format!("{from_json:?}"));
+        // Damaged bytes fail the batch with the record's sequence.
+        let damaged = SourceRecord {
+            body: Body::Change(stored[..stored.len() - 1].to_vec()),
+            ..record
+        };
+        let err = wit_event(&source, &[&damaged]).unwrap_err().to_string();
+        assert!(err.contains("change record 12"), "{err}");
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub(crate) enum Body {
         partition_key: String,
         data: Vec<u8>,
     },
-    /// A change record: the Lambda-shaped JSON text the store keeps, parsed
-    /// only into what the event needs (see `event`).
+    /// A change record, as the store keeps it (see
+    /// `eddy_store::tables::change_format`).
     Change(Vec<u8>),
 }
 

@@ -11,6 +11,7 @@ use md5::{Digest, Md5};
 use redb::ReadableTable;
 use serde_json::Value;
 
+use super::change_format::lambda_json;
 use super::changes::CHANGE_SHARD;
 use super::meta::{ChangeStream, StreamViewType, TableMeta, deleted_tables, lookup};
 use crate::error::{Result, StoreError};
@@ -95,7 +96,7 @@ pub struct ChangeLog {
 pub struct ChangeRecord {
     pub sequence: u64,
     pub arrival_ms: u64,
-    /// The record JSON (see `changes`).
+    /// The record as Lambda's event shows it (see `change_format`).
     pub event: Value,
 }
 
@@ -289,8 +290,11 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
         ));
     }
     let txn = store.read()?;
-    let of_log = |meta: TableMeta| meta.streams.into_iter().find(|s| s.log == token.log);
-    let Some(stream) = find_stream(&txn, &token.stream, of_log)? else {
+    let of_log = |meta: TableMeta| {
+        let stream = meta.streams.iter().find(|s| s.log == token.log)?;
+        Some((meta.stream_arn(stream), stream.clone()))
+    };
+    let Some((arn, stream)) = find_stream(&txn, &token.stream, of_log)? else {
         return Err(StoreError::ResourceNotFound(
             "Requested resource not found: the stream of this iterator no longer exists".into(),
         ));
@@ -310,17 +314,10 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
     // A closed shard gets no more records: once a read finds nothing more (or
     // passes its last sequence) the shard is exhausted.
     let exhausted = !stream.is_enabled() && (read.is_empty() || next > stream.closed_at_sequence);
+    // eventSourceARN is Lambda's addition; GetRecords does not carry it.
     let records = read
-        .into_iter()
-        .map(|r| {
-            decode_event(&r).map(|mut event| {
-                // eventSourceARN is Lambda's addition; GetRecords does not carry it.
-                if let Some(map) = event.as_object_mut() {
-                    map.remove("eventSourceARN");
-                }
-                event
-            })
-        })
+        .iter()
+        .map(|r| lambda_json(&r.data, token.log, r.sequence, &arn, false))
         .collect::<Result<Vec<_>>>()?;
     let next_iterator = (!exhausted).then(|| {
         Token {
@@ -388,9 +385,22 @@ fn read_live<T: ReadableTable<(u64, u32, u64), &'static [u8]>>(
     }
 }
 
-fn decode_event(record: &Record) -> Result<Value> {
-    serde_json::from_slice(&record.data)
-        .map_err(|e| StoreError::Storage(format!("corrupt change record {}: {e}", record.sequence)))
+/// The ARN of the change stream whose records are log `log`, of a live
+/// table or of a deleted one still kept.
+fn stream_arn_of_log(txn: &redb::ReadTransaction, log: u64) -> Result<String> {
+    let live = txn.open_table(TABLES)?;
+    let mut metas = Vec::new();
+    for entry in live.iter()? {
+        metas.push(TableMeta::decode(entry?.1.value())?);
+    }
+    metas.extend(deleted_tables(&txn.open_table(DELETED_TABLES)?, None)?);
+    metas
+        .iter()
+        .find_map(|meta| {
+            let stream = meta.streams.iter().find(|s| s.log == log)?;
+            Some(meta.stream_arn(stream))
+        })
+        .ok_or_else(|| StoreError::ResourceNotFound(format!("no change stream has log {log}")))
 }
 
 /// The enabled change stream of `table`, if it has one (for trigger pollers).
@@ -409,27 +419,28 @@ pub fn change_log(store: &Store, table: &str) -> Result<Option<ChangeLog>> {
 }
 
 /// Up to `limit` change records of `log` with a sequence above `after`
-/// (records past retention skipped), for trigger pollers.
+/// (records past retention skipped), each as Lambda's event shows it.
 pub fn read_changes(
     store: &Store,
     log: u64,
     after: u64,
     limit: usize,
 ) -> Result<Vec<ChangeRecord>> {
+    let arn = stream_arn_of_log(&store.read()?, log)?;
     read_change_records(store, log, after, limit)?
         .into_iter()
         .map(|r| {
             Ok(ChangeRecord {
                 sequence: r.sequence,
                 arrival_ms: r.arrival_ms,
-                event: decode_event(&r)?,
+                event: lambda_json(&r.data, log, r.sequence, &arn, true)?,
             })
         })
         .collect()
 }
 
-/// `read_changes` without decoding: each record's `data` is its JSON, for
-/// pollers that parse only the fields they hand on.
+/// `read_changes` without rendering: each record's `data` is as stored (see
+/// `change_format`), for trigger pollers that build their events from it.
 pub fn read_change_records(
     store: &Store,
     log: u64,

@@ -208,7 +208,8 @@ impl PreparedPut {
                 Some((&self.encoded, self.size)),
             )?;
             let keys = key_attrs_of(&meta, &request.item);
-            changes::record_change(ctx, &meta, &keys, old.as_ref(), Some(&request.item))?;
+            let new = Some((self.encoded.as_slice(), self.size));
+            changes::record_change(ctx, &meta, &keys, old.as_ref(), new)?;
         }
         let returned = old.filter(|_| request.return_values == ReturnValues::AllOld);
         Ok((returned, self))
@@ -366,7 +367,7 @@ pub(crate) fn store_change(
         .as_ref()
         .map(|(bytes, size)| (bytes.as_slice(), *size));
     write_item(ctx, meta.id, key, old.map(item_size), new_stored)?;
-    changes::record_change(ctx, meta, keys, old, new)?;
+    changes::record_change(ctx, meta, keys, old, new_stored)?;
     Ok(())
 }
 

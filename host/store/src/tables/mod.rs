@@ -6,6 +6,7 @@
 //! - `items`: PutItem / GetItem / UpdateItem / DeleteItem (and `*_in` forms that
 //!   run inside a caller's write job);
 //! - `changes`: the change record every item change appends, in the same job;
+//! - `change_format`: how a change record is stored, and rendered for readers;
 //! - `change_streams`: the DynamoDB Streams read side, retention, and access
 //!   for trigger pollers;
 //! - `query`: Query and Scan pages streamed from range iterators;
@@ -16,6 +17,7 @@
 //! shard, sequence numbers in `SequenceFormat::DynamoDb`.
 
 pub mod batch;
+pub mod change_format;
 pub mod change_streams;
 pub mod changes;
 pub mod images;
