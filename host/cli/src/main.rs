@@ -10,10 +10,15 @@ mod remote;
 
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc malloc: pages of Scan/GetRecords results allocate
-/// and free many small values, which glibc's free dominated in profiles.
+/// jemalloc instead of glibc malloc, whose free dominated profiles of Scan and
+/// GetRecords pages (many small values), and instead of mimalloc: a trigger's
+/// two lanes and the writer free on one thread what another allocated, and
+/// with jemalloc `bench lab --only wasm --items 500000` ran 212-248k records/s
+/// against 195-197k (four alternating runs each), peak RSS 167 MiB against
+/// 240-253. It costs GetRecords: 1.26M records/s against 1.69M in one `bench
+/// store` run each (the target is 1M).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     match cli::run() {
