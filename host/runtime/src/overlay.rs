@@ -24,7 +24,9 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, btree_map};
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
 use std::sync::Arc;
 
 use eddy_store::streams::{self, PutRecordEntry};
@@ -52,26 +54,26 @@ struct Entry {
     /// The image after this invocation's writes, once written; while only
     /// read the image is `base` (not copied: see `image`).
     current: Option<Arc<Item>>,
-    /// The key attributes, once written (`None` while only read).
-    keys: Option<Item>,
+    /// Whether the invocation wrote the item (else it only read it).
+    written: bool,
 }
 
 impl Entry {
     /// The item as this invocation sees it now.
     fn image(&self) -> Option<&Arc<Item>> {
-        match self.keys {
-            Some(_) => self.current.as_ref(),
-            None => self.base.as_ref(),
+        match self.written {
+            true => self.current.as_ref(),
+            false => self.base.as_ref(),
         }
     }
 
     /// What the commit of this entry leaves stored, as `base_bytes` are.
     fn final_bytes(&self) -> Stored {
-        match self.keys {
+        match self.written {
             // Only read: the commit leaves the bytes it read.
-            None => self.base_bytes.clone(),
+            false => self.base_bytes.clone(),
             // Encoded by the commit that checks them (see `Stored`).
-            Some(_) => Stored::Encoding(self.current.clone()),
+            true => Stored::Encoding(self.current.clone()),
         }
     }
 }
@@ -107,14 +109,19 @@ impl Stored {
 }
 
 /// The items an invocation touched, by table name and encoded key: nested so
-/// that a lookup borrows the name and key instead of building a tuple, and
-/// compares keys only within the table. Iterated (and committed) in (table,
-/// key) order.
+/// that a lookup borrows the name and key instead of building a tuple.
+/// Hashed (looked up two or three times per write), and iterated — so
+/// committed — table by table in the order the invocation first touched
+/// them, each table's items likewise.
 #[derive(Debug, Clone, Default)]
 struct Touched {
-    tables: BTreeMap<String, BTreeMap<Vec<u8>, Entry>>,
+    tables: IndexMap<String, IndexMap<Vec<u8>, Entry, Hasher>, Hasher>,
     len: usize,
 }
+
+/// Hashes keys that a function (not an attacker over the network) chooses,
+/// for this invocation only: a fast keyed hash is enough.
+type Hasher = foldhash::fast::RandomState;
 
 impl Touched {
     fn get(&self, table: &str, key: &[u8]) -> Option<&Entry> {
@@ -128,15 +135,15 @@ impl Touched {
     /// Inserts `entry`, returning it (`None` cannot happen).
     fn insert(&mut self, table: &str, key: &[u8], entry: Entry) -> Option<&Entry> {
         if !self.tables.contains_key(table) {
-            self.tables.insert(table.to_string(), BTreeMap::new());
+            self.tables.insert(table.to_string(), IndexMap::default());
         }
         let keys = self.tables.get_mut(table)?;
         Some(match keys.entry(key.to_vec()) {
-            btree_map::Entry::Vacant(slot) => {
+            indexmap::map::Entry::Vacant(slot) => {
                 self.len += 1;
                 slot.insert(entry)
             }
-            btree_map::Entry::Occupied(mut slot) => {
+            indexmap::map::Entry::Occupied(mut slot) => {
                 slot.insert(entry);
                 slot.into_mut()
             }
@@ -180,7 +187,7 @@ impl Writes {
     pub fn is_empty(&self) -> bool {
         !self.queried_on_parent
             && self.records.is_empty()
-            && self.items.iter().all(|(_, _, e)| e.keys.is_none())
+            && self.items.iter().all(|(_, _, e)| !e.written)
     }
 
     /// Applies every buffered write inside the caller's write job, after
@@ -229,14 +236,13 @@ impl Writes {
         }
         let mut done = Committed::default();
         for (table, key, entry) in self.items.iter() {
-            let (Some(keys), Some(meta)) = (&entry.keys, metas.get(table.as_str())) else {
+            let (true, Some(meta)) = (entry.written, metas.get(table.as_str())) else {
                 continue;
             };
             images::write_image_in(
                 ctx,
                 meta,
                 key,
-                keys,
                 entry.base.as_deref(),
                 entry.current.as_deref(),
             )?;
@@ -367,7 +373,7 @@ impl Source<'_> {
             base,
             base_bytes,
             current: None,
-            keys: None,
+            written: false,
         };
         self.items
             .insert(&meta.name, key, entry)
@@ -427,22 +433,8 @@ impl Overlay {
     /// PutItem into the overlay; returns what ReturnValues asked for.
     pub fn put(&mut self, request: &PutItemRequest) -> Result<Option<Item>, StoreError> {
         let mut source = self.source();
-        let Plan {
-            meta,
-            key,
-            keys,
-            new,
-            returned,
-            ..
-        } = images::plan_put_ref(request, &mut source)?;
-        let keys = keys.into_owned();
-        let write = Write {
-            meta,
-            key,
-            new,
-            returned,
-        };
-        self.apply(write, || keys)
+        let write = Write::of(images::plan_put_ref(request, &mut source)?);
+        self.apply(write)
     }
 
     /// UpdateItem into the overlay.
@@ -459,24 +451,18 @@ impl Overlay {
     ) -> Result<Option<Item>, StoreError> {
         let mut source = self.source();
         let write = Write::of(images::plan_update_with(request, values, &mut source)?);
-        self.apply(write, || request.key.clone())
+        self.apply(write)
     }
 
     /// DeleteItem into the overlay.
     pub fn delete(&mut self, request: &DeleteItemRequest) -> Result<Option<Item>, StoreError> {
         let mut source = self.source();
         let write = Write::of(images::plan_delete_ref(request, &mut source)?);
-        self.apply(write, || request.key.clone())
+        self.apply(write)
     }
 
-    /// Buffers a planned write. The key attributes are copied at the first
-    /// write of an item only: later writes of the same encoded key have equal
-    /// ones.
-    fn apply(
-        &mut self,
-        write: Write,
-        keys: impl FnOnce() -> Item,
-    ) -> Result<Option<Item>, StoreError> {
+    /// Buffers a planned write.
+    fn apply(&mut self, write: Write) -> Result<Option<Item>, StoreError> {
         let entry = self
             .writes
             .items
@@ -485,9 +471,7 @@ impl Overlay {
                 StoreError::Storage("internal error: planned write lost its item".into())
             })?;
         entry.current = write.new.map(Arc::new);
-        if entry.keys.is_none() {
-            entry.keys = Some(keys());
-        }
+        entry.written = true;
         Ok(write.returned)
     }
 
@@ -511,7 +495,7 @@ impl Overlay {
             let own = images::encode_key(&meta, &keys)
                 .ok()
                 .and_then(|key| self.writes.items.get(&meta.name, &key))
-                .filter(|e| e.keys.is_some());
+                .filter(|e| e.written);
             match own {
                 Some(entry) => items.extend(entry.current.as_deref().cloned()),
                 None => items.push(item),
@@ -574,6 +558,12 @@ mod tests {
     }
 
     fn store_with_table() -> (tempfile::TempDir, Store) {
+        store_with_table_streaming(None)
+    }
+
+    fn store_with_table_streaming(
+        stream: Option<eddy_store::tables::StreamViewType>,
+    ) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), eddy_store::StoreOptions::default()).unwrap();
         let create = CreateTable {
@@ -584,10 +574,58 @@ mod tests {
             },
             sort_key: None,
             billing: BillingMode::PayPerRequest,
-            stream: None,
+            stream,
         };
         eddy_store::tables::create_table(&store, create).unwrap();
         (dir, store)
+    }
+
+    /// The items a committed invocation changed show in the table's change
+    /// stream in the order it first touched them, each with its key
+    /// attributes (taken from the image at commit) and its images.
+    #[test]
+    fn committed_writes_are_recorded_in_first_touch_order_with_their_keys() {
+        let stream = Some(eddy_store::tables::StreamViewType::NewAndOldImages);
+        let (_dir, store) = store_with_table_streaming(stream);
+        let log = eddy_store::tables::change_log(&store, "Tab")
+            .unwrap()
+            .unwrap();
+        let key = |user: &str| Item::from([("U".to_string(), AttributeValue::S(user.into()))]);
+        eddy_store::tables::put_item(&store, put("Tab", item("m", "1"))).unwrap();
+        let mut overlay = Overlay::new(store.clone());
+        for user in ["z", "m", "a"] {
+            overlay.put(&put("Tab", item(user, "5"))).unwrap();
+        }
+        overlay
+            .delete(&DeleteItemRequest {
+                table: "Tab".into(),
+                key: key("m"),
+                ..DeleteItemRequest::default()
+            })
+            .unwrap();
+        let done = commit(&store, Arc::new(overlay.into_writes())).unwrap();
+        assert_eq!(done.items, 3);
+        let changes = eddy_store::tables::read_changes(&store, log.log, 1, 10).unwrap();
+        let seen: Vec<(String, String)> = changes
+            .iter()
+            .map(|c| {
+                let name = c.event["eventName"].as_str().unwrap().to_string();
+                (
+                    name,
+                    c.event["dynamodb"]["Keys"]["U"]["S"]
+                        .as_str()
+                        .unwrap()
+                        .into(),
+                )
+            })
+            .collect();
+        let expected = [("INSERT", "z"), ("REMOVE", "m"), ("INSERT", "a")];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(e, u)| (e.to_string(), u.to_string()))
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(changes[1].event["dynamodb"]["OldImage"]["Score"]["N"], "1");
     }
 
     fn commit(store: &Store, writes: Arc<Writes>) -> Result<Committed, Conflict> {
@@ -744,20 +782,7 @@ mod tests {
 
     #[test]
     fn reads_own_writes_and_refuses_a_stale_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), eddy_store::StoreOptions::default()).unwrap();
-        let key_attr = KeyAttr {
-            name: "U".into(),
-            key_type: KeyType::S,
-        };
-        let create = CreateTable {
-            name: "Tab".into(),
-            partition_key: key_attr,
-            sort_key: None,
-            billing: BillingMode::PayPerRequest,
-            stream: None,
-        };
-        eddy_store::tables::create_table(&store, create).unwrap();
+        let (_dir, store) = store_with_table();
         let key = Item::from([("U".to_string(), AttributeValue::S("a".into()))]);
         let mut overlay = Overlay::new(store.clone());
         overlay.put(&put("Tab", item("a", "1"))).unwrap();

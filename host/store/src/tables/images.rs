@@ -344,11 +344,16 @@ pub fn write_image_in(
     ctx: &mut WriteCtx<'_>,
     meta: &TableMeta,
     key: &[u8],
-    keys: &Item,
     old: Option<&Item>,
     new: Option<&Item>,
 ) -> Result<()> {
-    store_change(ctx, meta, key, keys, old, new)
+    // The key attributes go only into a change record: taken from the image
+    // (which holds them) only when the table has a stream to record into.
+    let keys = match (meta.enabled_stream(), new.or(old)) {
+        (Some(_), Some(image)) => key_attrs_of(meta, image),
+        _ => Item::new(),
+    };
+    store_change(ctx, meta, key, &keys, old, new)
 }
 
 /// Whether the stream `name` exists, as this write sees it (so a commit job
@@ -429,14 +434,7 @@ mod tests {
             .write(move |ctx| {
                 let meta = table_meta_in(ctx, "Users")?.unwrap();
                 let current = read_image_in(ctx, meta.id, &p.key)?;
-                write_image_in(
-                    ctx,
-                    &meta,
-                    &p.key,
-                    &p.keys,
-                    current.as_ref(),
-                    p.new.as_ref(),
-                )
+                write_image_in(ctx, &meta, &p.key, current.as_ref(), p.new.as_ref())
             })
             .unwrap();
         assert_eq!(read_image(&store, meta.id, &encoded).unwrap(), planned.new);
