@@ -102,8 +102,9 @@ pub fn run_store(args: &BenchStoreArgs) -> Result<()> {
             args,
             &format!("loading {} items, then Scan", args.scan_items),
         );
-        let (scan_rate, peak) = scan_rate(&scratch.path("scan"), args.scan_items)?;
+        let (scan_rate, start, peak) = scan_rate(&scratch.path("scan"), args.scan_items)?;
         report("scan_items_per_s", scan_rate, "items/s");
+        report("scan_start_rss_mib", start, "MiB RSS as the scan starts");
         report("scan_peak_rss_mib", peak, "MiB peak RSS during the scan");
         figures.insert("scan_items".into(), json!(args.scan_items));
     }
@@ -441,8 +442,11 @@ fn records_rates(dir: &Path, phase: Duration) -> Result<(f64, f64)> {
 
 /// Loads `items` items (64 clients, BatchWriteItem of 25, relaxed durability: the
 /// load is set-up, not a figure), then scans them page by page through Scan.
-/// Returns (items/s, peak RSS in MiB during the scan alone).
-fn scan_rate(dir: &Path, items: u64) -> Result<(f64, f64)> {
+/// Returns (items/s, RSS in MiB as the scan starts, peak RSS in MiB during
+/// the scan alone). The start shows what the process held before the scan
+/// (the loaders' memory the allocator has not returned yet): the peak less
+/// the start is what the scan itself used.
+fn scan_rate(dir: &Path, items: u64) -> Result<(f64, f64, f64)> {
     let store = open(dir, Durability::Relaxed)?;
     create_table(&store, "Scan")?;
     let next = Arc::new(AtomicU64::new(0));
@@ -469,6 +473,7 @@ fn scan_rate(dir: &Path, items: u64) -> Result<(f64, f64)> {
             .map_err(|_| anyhow::anyhow!("a bench loader panicked"))??;
     }
     reset_peak_rss();
+    let start_rss = rss_mib("VmRSS:");
     let start = Instant::now();
     let mut scanned = 0u64;
     let mut start_key: Option<Value> = None;
@@ -487,7 +492,7 @@ fn scan_rate(dir: &Path, items: u64) -> Result<(f64, f64)> {
     }
     let rate = scanned as f64 / start.elapsed().as_secs_f64();
     anyhow::ensure!(scanned == items, "Scan saw {scanned} of {items} items");
-    Ok((rate, peak_rss_mib()))
+    Ok((rate, start_rss, peak_rss_mib()))
 }
 
 /// Resets the kernel's peak-RSS mark for this process (Linux: clear_refs 5).
@@ -497,10 +502,16 @@ fn reset_peak_rss() {
 
 /// Peak resident set size since the last reset, in MiB (0 where unknown).
 pub(super) fn peak_rss_mib() -> f64 {
+    rss_mib("VmHWM:")
+}
+
+/// A memory figure of /proc/self/status (`VmRSS:`, `VmHWM:`) in MiB (0
+/// where unknown).
+fn rss_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| {
             rest.trim()
                 .trim_end_matches("kB")
