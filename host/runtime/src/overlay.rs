@@ -580,32 +580,38 @@ mod tests {
         (dir, store)
     }
 
+    /// A store whose table "Tab" has a NEW_AND_OLD_IMAGES stream, and the
+    /// stream's log id.
+    fn streaming_table() -> (tempfile::TempDir, Store, u64) {
+        let stream = Some(eddy_store::tables::StreamViewType::NewAndOldImages);
+        let (dir, store) = store_with_table_streaming(stream);
+        let log = eddy_store::tables::change_log(&store, "Tab").unwrap();
+        (dir, store, log.unwrap().log)
+    }
+
+    fn delete(user: &str) -> DeleteItemRequest {
+        DeleteItemRequest {
+            table: "Tab".into(),
+            key: Item::from([("U".to_string(), AttributeValue::S(user.into()))]),
+            ..DeleteItemRequest::default()
+        }
+    }
+
     /// The items a committed invocation changed show in the table's change
     /// stream in the order it first touched them, each with its key
     /// attributes (taken from the image at commit) and its images.
     #[test]
     fn committed_writes_are_recorded_in_first_touch_order_with_their_keys() {
-        let stream = Some(eddy_store::tables::StreamViewType::NewAndOldImages);
-        let (_dir, store) = store_with_table_streaming(stream);
-        let log = eddy_store::tables::change_log(&store, "Tab")
-            .unwrap()
-            .unwrap();
-        let key = |user: &str| Item::from([("U".to_string(), AttributeValue::S(user.into()))]);
+        let (_dir, store, log) = streaming_table();
         eddy_store::tables::put_item(&store, put("Tab", item("m", "1"))).unwrap();
         let mut overlay = Overlay::new(store.clone());
         for user in ["z", "m", "a"] {
             overlay.put(&put("Tab", item(user, "5"))).unwrap();
         }
-        overlay
-            .delete(&DeleteItemRequest {
-                table: "Tab".into(),
-                key: key("m"),
-                ..DeleteItemRequest::default()
-            })
-            .unwrap();
+        overlay.delete(&delete("m")).unwrap();
         let done = commit(&store, Arc::new(overlay.into_writes())).unwrap();
         assert_eq!(done.items, 3);
-        let changes = eddy_store::tables::read_changes(&store, log.log, 1, 10).unwrap();
+        let changes = eddy_store::tables::read_changes(&store, log, 1, 10).unwrap();
         let seen: Vec<(String, String)> = changes
             .iter()
             .map(|c| {
@@ -626,6 +632,23 @@ mod tests {
             .collect();
         assert_eq!(seen, expected);
         assert_eq!(changes[1].event["dynamodb"]["OldImage"]["Score"]["N"], "1");
+    }
+
+    /// Writes that end where they began leave the change stream untouched:
+    /// deleting an item that does not exist, putting an item as it is, and
+    /// creating then deleting one in the same invocation.
+    #[test]
+    fn writes_that_change_nothing_record_nothing() {
+        let (_dir, store, log) = streaming_table();
+        eddy_store::tables::put_item(&store, put("Tab", item("same", "1"))).unwrap();
+        let mut overlay = Overlay::new(store.clone());
+        overlay.delete(&delete("missing")).unwrap();
+        overlay.put(&put("Tab", item("same", "1"))).unwrap();
+        overlay.put(&put("Tab", item("brief", "2"))).unwrap();
+        overlay.delete(&delete("brief")).unwrap();
+        commit(&store, Arc::new(overlay.into_writes())).unwrap();
+        let changes = eddy_store::tables::read_changes(&store, log, 1, 10).unwrap();
+        assert!(changes.is_empty(), "{changes:?}");
     }
 
     fn commit(store: &Store, writes: Arc<Writes>) -> Result<Committed, Conflict> {

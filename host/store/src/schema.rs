@@ -5,8 +5,13 @@
 
 use redb::TableDefinition;
 
-/// Bumped when the layout changes incompatibly; checked on open.
-pub const FORMAT_VERSION: u64 = 1;
+/// Bumped when the layout changes incompatibly; checked on open. 2: change
+/// records in `tables::change_format` (1 stored them as JSON, which 2 still
+/// reads, so a format-1 directory is upgraded when opened; an eddy that
+/// knows only format 1 then refuses it instead of failing on its records).
+pub const FORMAT_VERSION: u64 = 2;
+/// The oldest format this eddy opens (and upgrades to `FORMAT_VERSION`).
+pub const OLDEST_FORMAT: u64 = 1;
 
 /// "format" → FORMAT_VERSION; "next_id" → the next resource id (never reused).
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");

@@ -11,7 +11,7 @@ use crate::data_file::DataFile;
 use crate::error::{Result, StoreError};
 use crate::maintenance::Maintenance;
 use crate::notify::Notifier;
-use crate::schema::{self, FORMAT_VERSION, META};
+use crate::schema::{self, FORMAT_VERSION, META, OLDEST_FORMAT};
 use crate::writer::{Durability, WriteCtx, WriteFuture, Writer};
 
 /// The file inside a data directory that holds everything.
@@ -186,6 +186,9 @@ fn init_schema(db: &redb::Database) -> Result<()> {
                 meta.insert("format", FORMAT_VERSION)?;
             }
             Some(v) if v == FORMAT_VERSION => {}
+            Some(v) if (OLDEST_FORMAT..FORMAT_VERSION).contains(&v) => {
+                meta.insert("format", FORMAT_VERSION)?;
+            }
             Some(v) => {
                 return Err(StoreError::Storage(format!(
                     "data directory format {v} is not supported by this eddy (format {FORMAT_VERSION})"
@@ -217,4 +220,43 @@ pub(crate) fn next_id(ctx: &WriteCtx<'_>) -> Result<u64> {
     let id = meta.get("next_id")?.map(|v| v.value()).unwrap_or(1);
     meta.insert("next_id", id + 1)?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sets the data directory's stored format, as another eddy would have.
+    fn set_format(dir: &Path, format: u64) {
+        let db = redb::Database::open(dir.join(DATA_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("format", format)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    fn stored_format(store: &Store) -> Option<u64> {
+        let txn = store.read().unwrap();
+        let meta = txn.open_table(META).unwrap();
+        meta.get("format").unwrap().map(|v| v.value())
+    }
+
+    #[test]
+    fn older_formats_are_upgraded_on_open_and_newer_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        set_format(dir.path(), OLDEST_FORMAT);
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        assert_eq!(stored_format(&store), Some(FORMAT_VERSION));
+        drop(store);
+        set_format(dir.path(), FORMAT_VERSION + 1);
+        let refused = Store::open(dir.path(), StoreOptions::default()).err();
+        let message = refused.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("is not supported by this eddy"),
+            "{message}"
+        );
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use super::items::{
     ExpressionMaps, item_table_not_found, parse_projection, project, read_item_in, store_change,
 };
-use super::key::{key_attrs_of, key_from_param, key_of_item};
+use super::key::{key_from_param, key_of_item};
 use super::meta::{TableMeta, load_in, load_read};
 use crate::error::{Result, StoreError};
 use crate::schema::ITEMS;
@@ -89,32 +89,28 @@ pub fn batch_write_item_in(ctx: &mut WriteCtx<'_>, tables: &[TableWrites]) -> Re
     for writes in tables {
         let meta = load_in(ctx, &writes.table, item_table_not_found)?;
         for request in &writes.requests {
-            let (key, keys, new) = match request {
+            let (key, new) = match request {
                 WriteRequest::Put(item) => {
                     check_item_size(item)?;
                     check_item_depth(item)?;
-                    (
-                        key_of_item(&meta, item)?,
-                        key_attrs_of(&meta, item),
-                        Some(item),
-                    )
+                    (key_of_item(&meta, item)?, Some(item))
                 }
-                WriteRequest::Delete(key) => (key_from_param(&meta, key)?, key.clone(), None),
+                WriteRequest::Delete(key) => (key_from_param(&meta, key)?, None),
             };
             if !seen.insert((meta.id, key.clone())) {
                 return Err(duplicates());
             }
-            planned.push((metas.len(), key, keys, new));
+            planned.push((metas.len(), key, new));
         }
         metas.push(meta);
     }
     // Everything is checked: only now write.
-    for (table, key, keys, new) in planned {
+    for (table, key, new) in planned {
         let Some(meta) = metas.get(table) else {
             continue;
         };
         let old = read_item_in(ctx, meta.id, &key)?;
-        store_change(ctx, meta, &key, &keys, old.as_ref(), new)?;
+        store_change(ctx, meta, &key, old.as_ref(), new)?;
     }
     Ok(())
 }

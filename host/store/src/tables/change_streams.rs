@@ -308,17 +308,12 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
         ));
     }
     let read = read_live(&records_table, token.log, token.next, limit, now)?;
-    let next = read
-        .last()
-        .map_or(token.next, |r| r.sequence.saturating_add(1));
+    let (records, last) = rendered_page(&read, token.log, &arn)?;
+    let next = last.map_or(token.next, |sequence| sequence.saturating_add(1));
     // A closed shard gets no more records: once a read finds nothing more (or
     // passes its last sequence) the shard is exhausted.
-    let exhausted = !stream.is_enabled() && (read.is_empty() || next > stream.closed_at_sequence);
-    // eventSourceARN is Lambda's addition; GetRecords does not carry it.
-    let records = read
-        .iter()
-        .map(|r| lambda_json(&r.data, token.log, r.sequence, &arn, false))
-        .collect::<Result<Vec<_>>>()?;
+    let exhausted =
+        !stream.is_enabled() && (records.is_empty() || next > stream.closed_at_sequence);
     let next_iterator = (!exhausted).then(|| {
         Token {
             next,
@@ -331,6 +326,26 @@ pub fn get_records(store: &Store, iterator: &str, limit: usize) -> Result<Change
         records,
         next_iterator,
     })
+}
+
+/// GetRecords' records, as DynamoDB Streams shows them (without Lambda's
+/// eventSourceARN), up to 1 MB of that JSON (at least one record), and the
+/// sequence of the last one. The stored records are smaller than their JSON,
+/// so the limit the read applied to them is not the one that counts.
+fn rendered_page(read: &[Record], log: u64, arn: &str) -> Result<(Vec<Value>, Option<u64>)> {
+    let mut records = Vec::with_capacity(read.len());
+    let (mut bytes, mut last) = (0, None);
+    for record in read {
+        let value = lambda_json(&record.data, log, record.sequence, arn, false)?;
+        let size = serde_json::to_vec(&value).map_or(0, |text| text.len());
+        if !records.is_empty() && bytes + size > MAX_GET_BYTES {
+            break;
+        }
+        bytes += size;
+        last = Some(record.sequence);
+        records.push(value);
+    }
+    Ok((records, last))
 }
 
 /// The sequence number of the oldest record of `log` still stored (one past
@@ -426,8 +441,10 @@ pub fn read_changes(
     after: u64,
     limit: usize,
 ) -> Result<Vec<ChangeRecord>> {
-    let arn = stream_arn_of_log(&store.read()?, log)?;
-    read_change_records(store, log, after, limit)?
+    let txn = store.read()?;
+    let arn = stream_arn_of_log(&txn, log)?;
+    let table = txn.open_table(RECORDS)?;
+    read_live(&table, log, after.saturating_add(1), limit, store.now_ms())?
         .into_iter()
         .map(|r| {
             Ok(ChangeRecord {

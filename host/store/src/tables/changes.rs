@@ -6,6 +6,7 @@
 //! DynamoDB Streams' GetRecords and Lambda show it.
 
 use super::change_format::Change;
+use super::key::key_attrs_of;
 use super::meta::{ChangeStream, TableMeta};
 use crate::error::Result;
 use crate::records;
@@ -36,28 +37,31 @@ impl EventName {
     }
 }
 
-/// Appends the change record of the item with key `keys` going from `old`
-/// to `new` (its encoded bytes and size, as the items table stores them) to
-/// the table's enabled change stream. The caller has checked that the item
-/// changed. Does nothing when the table has no enabled stream or both images
-/// are absent. Returns the record's sequence.
+/// Appends the change record of an item going from `old` to `new` (with its
+/// encoded bytes and size, as the items table stores them) to the table's
+/// enabled change stream. The caller has checked that the item changed. Does
+/// nothing when the table has no enabled stream or both images are absent.
+/// Returns the record's sequence.
 pub(crate) fn record_change(
     ctx: &mut WriteCtx<'_>,
     meta: &TableMeta,
-    keys: &Item,
     old: Option<&Item>,
-    new: Option<(&[u8], usize)>,
+    new: Option<(&Item, (&[u8], usize))>,
 ) -> Result<Option<u64>> {
-    let event = match (old, new) {
-        (None, Some(_)) => EventName::Insert,
-        (Some(_), Some(_)) => EventName::Modify,
-        (Some(_), None) => EventName::Remove,
+    let (event, image) = match (old, new) {
+        (None, Some((new, _))) => (EventName::Insert, new),
+        (Some(_), Some((new, _))) => (EventName::Modify, new),
+        (Some(old), None) => (EventName::Remove, old),
         (None, None) => return Ok(None),
     };
     let Some(stream) = meta.enabled_stream() else {
         return Ok(None);
     };
-    let bytes = stored_change(stream, event, keys, old, new, ctx.now_ms);
+    // The key attributes, from the image (which holds them): only here,
+    // where a record is written, are they worth copying.
+    let keys = key_attrs_of(meta, image);
+    let new = new.map(|(_, stored)| stored);
+    let bytes = stored_change(stream, event, &keys, old, new, ctx.now_ms);
     let (appended, _) = records::append(ctx, stream.log, CHANGE_SHARD, "", &bytes)?;
     Ok(Some(appended))
 }

@@ -14,7 +14,7 @@ use super::items::{
     DeleteItemRequest, PutItemRequest, ReturnValues, UpdateItemRequest, check_condition,
     item_table_not_found, parse_condition, read_item_in, store_change, updated_values,
 };
-use super::key::{key_attrs_of, key_from_param, key_names, key_of_item};
+use super::key::{key_from_param, key_names, key_of_item};
 use super::meta::{TableMeta, load_read, lookup_in};
 use crate::error::{Result, StoreError};
 use crate::schema::ITEMS;
@@ -47,8 +47,6 @@ pub struct Planned {
     pub meta: Arc<TableMeta>,
     /// The encoded primary key (the ITEMS key's byte half).
     pub key: Vec<u8>,
-    /// The primary-key attributes of the item.
-    pub keys: Item,
     /// The image the write was based on.
     pub old: Option<Item>,
     /// The image after the write (`None`: deleted).
@@ -66,8 +64,6 @@ pub struct Plan<'a> {
     pub meta: Arc<TableMeta>,
     /// The encoded primary key (the ITEMS key's byte half).
     pub key: Vec<u8>,
-    /// The primary-key attributes of the item.
-    pub keys: Cow<'a, Item>,
     /// The image the write was based on.
     pub old: Option<Cow<'a, Item>>,
     /// The image after the write (`None`: deleted).
@@ -82,7 +78,6 @@ impl Plan<'_> {
         Planned {
             meta: self.meta,
             key: self.key,
-            keys: self.keys.into_owned(),
             old: self.old.map(Cow::into_owned),
             new: self.new,
             returned: self.returned,
@@ -182,7 +177,6 @@ pub fn plan_put_ref<'a>(
     )?;
     let returned = all_old(request.return_values, &old);
     Ok(Plan {
-        keys: Cow::Owned(key_attrs_of(&meta, &request.item)),
         meta,
         key,
         old,
@@ -215,7 +209,6 @@ pub fn plan_delete_ref<'a>(
     Ok(Plan {
         meta,
         key,
-        keys: Cow::Borrowed(&request.key),
         old,
         new: None,
         returned,
@@ -282,7 +275,6 @@ pub fn plan_update_with<'a>(
     Ok(Plan {
         meta,
         key,
-        keys: Cow::Borrowed(&request.key),
         old,
         new: Some(new),
         returned,
@@ -303,12 +295,11 @@ pub fn store_planned(ctx: &mut WriteCtx<'_>, planned: Planned) -> Result<Option<
     let Planned {
         meta,
         key,
-        keys,
         old,
         new,
         returned,
     } = planned;
-    store_change(ctx, &meta, &key, &keys, old.as_ref(), new.as_ref())?;
+    store_change(ctx, &meta, &key, old.as_ref(), new.as_ref())?;
     Ok(returned)
 }
 
@@ -347,13 +338,7 @@ pub fn write_image_in(
     old: Option<&Item>,
     new: Option<&Item>,
 ) -> Result<()> {
-    // The key attributes go only into a change record: taken from the image
-    // (which holds them) only when the table has a stream to record into.
-    let keys = match (meta.enabled_stream(), new.or(old)) {
-        (Some(_), Some(image)) => key_attrs_of(meta, image),
-        _ => Item::new(),
-    };
-    store_change(ctx, meta, key, &keys, old, new)
+    store_change(ctx, meta, key, old, new)
 }
 
 /// Whether the stream `name` exists, as this write sees it (so a commit job

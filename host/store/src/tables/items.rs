@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::changes;
 use super::images::{InWrite, plan_delete, plan_put, plan_update, store_planned};
-use super::key::{key_attrs_of, key_from_param, key_of_item};
+use super::key::{key_from_param, key_of_item};
 use super::meta::{TableMeta, load_read, lookup_in};
 use crate::error::{Result, StoreError};
 use crate::expressions::{Condition, ExpressionContext, Projection, Update};
@@ -207,9 +207,8 @@ impl PreparedPut {
                 old_size,
                 Some((&self.encoded, self.size)),
             )?;
-            let keys = key_attrs_of(&meta, &request.item);
-            let new = Some((self.encoded.as_slice(), self.size));
-            changes::record_change(ctx, &meta, &keys, old.as_ref(), new)?;
+            let new = (&request.item, (self.encoded.as_slice(), self.size));
+            changes::record_change(ctx, &meta, old.as_ref(), Some(new))?;
         }
         let returned = old.filter(|_| request.return_values == ReturnValues::AllOld);
         Ok((returned, self))
@@ -355,7 +354,6 @@ pub(crate) fn store_change(
     ctx: &mut WriteCtx<'_>,
     meta: &TableMeta,
     key: &[u8],
-    keys: &Item,
     old: Option<&Item>,
     new: Option<&Item>,
 ) -> Result<()> {
@@ -367,7 +365,7 @@ pub(crate) fn store_change(
         .as_ref()
         .map(|(bytes, size)| (bytes.as_slice(), *size));
     write_item(ctx, meta.id, key, old.map(item_size), new_stored)?;
-    changes::record_change(ctx, meta, keys, old, new_stored)?;
+    changes::record_change(ctx, meta, old, new.zip(new_stored))?;
     Ok(())
 }
 

@@ -157,7 +157,8 @@ pub struct TableMeta {
     pub id: u64,
     /// `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`, fixed at creation.
     pub arn: String,
-    /// The region change records name (awsRegion).
+    /// The table's region (the one in its ARN; change records' awsRegion is
+    /// read from their stream's ARN).
     pub region: String,
     pub partition_key: KeyAttr,
     pub sort_key: Option<KeyAttr>,

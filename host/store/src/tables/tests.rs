@@ -904,3 +904,87 @@ fn concurrent_conditional_puts_have_one_winner() {
     assert_eq!(describe_table(&store, "tbl").unwrap().item_count, 17);
     assert_eq!(changes(&store, "tbl", 0).len(), 17);
 }
+
+/// GetRecords pages stop at 1 MB of the JSON a client gets, which is bigger
+/// than the records as stored, and the next page goes on where one ended.
+#[test]
+fn get_records_pages_hold_at_most_a_megabyte_of_json_and_lose_nothing() {
+    let (_dir, store) = open();
+    create(&store, "big", false, Some(StreamViewType::NewAndOldImages));
+    // ~8 KB of short strings per item: their JSON is several times the
+    // stored bytes ({"S":"x"} per value).
+    let attrs: serde_json::Map<String, Value> = (0..1000)
+        .map(|i| (format!("a{i:04}"), json!({"S": "x"})))
+        .collect();
+    for n in 0..300 {
+        let mut image = attrs.clone();
+        image.insert("pk".into(), json!({"S": format!("k{n:03}")}));
+        put(&store, "big", Value::Object(image)).unwrap();
+    }
+    let arn = &change_streams::list_streams(&store, Some("big"), None, 1)
+        .unwrap()
+        .0[0]
+        .arn;
+    let shard = change_streams::describe_stream(&store, arn)
+        .unwrap()
+        .shard
+        .shard_id;
+    let mut iterator = Some(
+        change_streams::get_shard_iterator(&store, arn, &shard, IteratorStart::TrimHorizon)
+            .unwrap(),
+    );
+    let mut seen = Vec::new();
+    while let Some(it) = iterator.take() {
+        let page = change_streams::get_records(&store, &it, 1000).unwrap();
+        if page.records.is_empty() {
+            break;
+        }
+        let json = serde_json::to_vec(&page.records).unwrap();
+        assert!(
+            json.len() <= change_streams::MAX_GET_BYTES,
+            "{}",
+            json.len()
+        );
+        for record in &page.records {
+            seen.push(
+                record["dynamodb"]["Keys"]["pk"]["S"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        iterator = page.next_iterator;
+    }
+    let expected: Vec<String> = (0..300).map(|n| format!("k{n:03}")).collect();
+    assert_eq!(seen, expected);
+}
+
+/// A log holding records stored as JSON by an earlier eddy and records in the
+/// compact form reads as one stream of Lambda-shaped records.
+#[test]
+fn change_records_stored_as_json_by_earlier_versions_read_with_new_ones() {
+    let (_dir, store) = open();
+    create(&store, "mixed", false, Some(StreamViewType::NewImage));
+    let log = change_log(&store, "mixed").unwrap().unwrap();
+    put(&store, "mixed", json!({"pk": {"S": "new"}})).unwrap();
+    let old = json!({"eventID": "0123", "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "dynamodb": {"ApproximateCreationDateTime": 1444178885u64, "Keys": {"pk": {"S": "old"}},
+            "NewImage": {"pk": {"S": "old"}}, "SequenceNumber": "400000000000000000002",
+            "SizeBytes": 8, "StreamViewType": "NEW_IMAGE"},
+        "eventSourceARN": log.stream_arn});
+    let text = serde_json::to_vec(&old).unwrap();
+    store
+        .write(move |ctx| crate::records::append(ctx, log.log, CHANGE_SHARD, "", &text).map(|_| ()))
+        .unwrap();
+    let read = changes(&store, "mixed", 0);
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[0].event["dynamodb"]["Keys"]["pk"]["S"], "new");
+    assert_eq!(read[0].event["eventSourceARN"], log.stream_arn.as_str());
+    assert_eq!(read[1].event, old);
+    // Both have the same fields in the same order.
+    let fields = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(fields(&read[0].event), fields(&read[1].event));
+    let body = |v: &Value| fields(&v["dynamodb"]);
+    assert_eq!(body(&read[0].event), body(&read[1].event));
+}

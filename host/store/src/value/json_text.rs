@@ -1,6 +1,6 @@
 //! DynamoDB JSON written straight to text: `serde::Serialize` views of items
-//! and values, so a writer (change records, above all) prints an item without
-//! first building a `serde_json::Value` tree of it. The text is byte for byte
+//! and values, so a writer (an item Query or Scan decoded to filter) prints
+//! an item without first building a `serde_json::Value` tree of it. The text is byte for byte
 //! what printing [`item_to_json`](super::json::item_to_json) gives: names in
 //! item (BTreeMap) order, sets in their order, numbers normalised, binaries
 //! in standard padded base64.
