@@ -25,9 +25,9 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
-use std::sync::Arc;
 
 use eddy_store::streams::{self, PutRecordEntry};
 use eddy_store::tables::images::{self, ImageSnapshot, ImageSource, Plan};
@@ -61,19 +61,21 @@ struct Entry {
 impl Entry {
     /// The item as this invocation sees it now.
     fn image(&self) -> Option<&Arc<Item>> {
-        match self.written {
-            true => self.current.as_ref(),
-            false => self.base.as_ref(),
+        if self.written {
+            self.current.as_ref()
+        } else {
+            self.base.as_ref()
         }
     }
 
     /// What the commit of this entry leaves stored, as `base_bytes` are.
     fn final_bytes(&self) -> Stored {
-        match self.written {
-            // Only read: the commit leaves the bytes it read.
-            false => self.base_bytes.clone(),
+        if self.written {
             // Encoded by the commit that checks them (see `Stored`).
-            true => Stored::Encoding(self.current.clone()),
+            Stored::Encoding(self.current.clone())
+        } else {
+            // Only read: the commit leaves the bytes it read.
+            self.base_bytes.clone()
         }
     }
 }

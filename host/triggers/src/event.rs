@@ -307,8 +307,7 @@ mod tests {
         let new =
             encode(json!({"K": {"N": "1"}, "T": {"S": "é \" \n"}, "L": {"L": [{"B": "AA=="}]}}));
         let old = encode(json!({"K": {"N": "1"}}));
-        let mut stored = Vec::new();
-        Change {
+        let stored = Change {
             event: EventName::Modify,
             view_type: StreamViewType::NewAndOldImages,
             created_s: 1_700_000_000,
@@ -317,7 +316,7 @@ mod tests {
             new_image: Some(&new),
             old_image: Some(&old),
         }
-        .encode_into(&mut stored);
+        .encode();
         let source = change_source();
         let record = SourceRecord {
             sequence: 12,

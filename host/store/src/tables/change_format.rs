@@ -28,7 +28,8 @@ use super::changes::EventName;
 use super::meta::StreamViewType;
 use crate::error::{Result, StoreError};
 use crate::records::SequenceFormat;
-use crate::value::codec::render_item_json;
+use crate::value::codec::{decode_item, render_item_json};
+use crate::value::json::item_to_json;
 
 /// The first byte of a record in this format (a JSON record begins with `{`).
 pub const FORMAT: u8 = 0xC1;
@@ -64,11 +65,11 @@ fn corrupt(sequence: u64, why: impl std::fmt::Display) -> StoreError {
 }
 
 impl Change<'_> {
-    /// Appends the stored form to `out`.
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
+    /// The stored form.
+    pub fn encode(&self) -> Vec<u8> {
         let images = [Some(self.keys), self.new_image, self.old_image];
         let len: usize = images.iter().flatten().map(|b| b.len()).sum();
-        out.reserve(HEADER + 12 + len);
+        let mut out = Vec::with_capacity(HEADER + 12 + len);
         out.push(FORMAT);
         out.push(match self.event {
             EventName::Insert => 1,
@@ -93,6 +94,7 @@ impl Change<'_> {
                 None => out.extend_from_slice(&ABSENT.to_le_bytes()),
             }
         }
+        out
     }
 }
 
@@ -163,9 +165,9 @@ pub fn image_text(sequence: u64, bytes: &[u8]) -> Result<String> {
 }
 
 /// The record as Lambda's event shows it (DynamoDB Streams' GetRecords
-/// shows the same without `eventSourceARN`: `arn` `None`). `log` and
-/// `sequence` identify it; the region is the ARN's. A JSON record is
-/// returned as stored (less its ARN when `arn` is `None`).
+/// shows the same without `eventSourceARN`: `with_arn` false). `log` and
+/// `sequence` identify it; the region is `stream_arn`'s. A JSON record is
+/// returned as stored (less its ARN without `with_arn`).
 pub fn lambda_json(
     bytes: &[u8],
     log: u64,
@@ -185,7 +187,8 @@ pub fn lambda_json(
         }
     };
     let parse = |bytes: &[u8]| -> Result<Value> {
-        serde_json::from_str(&image_text(sequence, bytes)?).map_err(|e| corrupt(sequence, e))
+        let item = decode_item(bytes).map_err(|e| corrupt(sequence, e))?;
+        Ok(item_to_json(&item))
     };
     let mut body = Map::new();
     body.insert(
@@ -265,8 +268,7 @@ mod tests {
             new_image: Some(&nb),
             old_image: Some(&ob),
         };
-        let mut bytes = Vec::new();
-        change.encode_into(&mut bytes);
+        let bytes = change.encode();
         assert_eq!(Stored::decode(3, &bytes).unwrap(), Stored::Change(change));
         let arn = "arn:aws:dynamodb:eu-west-1:000000000000:table/T/stream/2024-01-01T00:00:00.000";
         let expected = json!({
@@ -293,20 +295,23 @@ mod tests {
         assert_eq!(image_text(3, &nb).unwrap(), item_to_json(&new).to_string());
     }
 
-    #[test]
-    fn images_a_record_does_not_carry_stay_absent() {
-        let kb = encode_item(&item(&[("k", "a")]));
-        let change = Change {
+    /// A REMOVE record of a KEYS_ONLY stream, with keys `kb`.
+    fn keys_only(kb: &[u8]) -> Change<'_> {
+        Change {
             event: EventName::Remove,
             view_type: StreamViewType::KeysOnly,
             created_s: 0,
             size_bytes: 2,
-            keys: &kb,
+            keys: kb,
             new_image: None,
             old_image: None,
-        };
-        let mut bytes = Vec::new();
-        change.encode_into(&mut bytes);
+        }
+    }
+
+    #[test]
+    fn images_a_record_does_not_carry_stay_absent() {
+        let kb = encode_item(&item(&[("k", "a")]));
+        let bytes = keys_only(&kb).encode();
         let value = lambda_json(&bytes, 1, 1, "arn:aws:dynamodb:r:a:table/T/stream/L", true);
         let body = value.unwrap()["dynamodb"].as_object().unwrap().clone();
         assert!(!body.contains_key("NewImage") && !body.contains_key("OldImage"));
@@ -319,13 +324,10 @@ mod tests {
             event: EventName::Insert,
             view_type: StreamViewType::NewImage,
             created_s: 5,
-            size_bytes: 2,
-            keys: &kb,
             new_image: Some(&kb),
-            old_image: None,
+            ..keys_only(&kb)
         };
-        let mut bytes = Vec::new();
-        change.encode_into(&mut bytes);
+        let bytes = change.encode();
         for cut in 0..bytes.len() {
             assert!(Stored::decode(9, &bytes[..cut]).is_err(), "cut at {cut}");
         }

@@ -92,9 +92,7 @@ fn stored_change(
         new_image: new.map(|(bytes, _)| bytes),
         old_image: old_bytes.as_deref(),
     };
-    let mut out = Vec::new();
-    change.encode_into(&mut out);
-    out
+    change.encode()
 }
 
 #[cfg(test)]
